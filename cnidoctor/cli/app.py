@@ -1,0 +1,63 @@
+"""The typer application: global flags, command registration, and error → exit-code mapping."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from cnidoctor.errors import CnidoctorError, ExitCode
+
+app = typer.Typer(
+    name="cnidoctor",
+    help="Diagnose broken Kubernetes pod networking: what is broken, why, and what to type to fix it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _register() -> None:
+    from cnidoctor.cli import analyze, checks, version
+
+    app.command("analyze")(analyze.analyze)
+    app.add_typer(checks.app, name="checks")
+    app.command("version")(version.version)
+    try:
+        from cnidoctor.cli import live
+    except ImportError:  # live collection not installed in this build
+        return
+    live.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point: domain errors are one line and exit 2, bugs exit 1."""
+    try:
+        code = app(standalone_mode=False)
+    except CnidoctorError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        sys.exit(int(exc.exit_code))
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and our bugs
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            print(f"error: {exc.format_message()}", file=sys.stderr)
+            sys.exit(int(ExitCode.USAGE))
+        if os.environ.get("CNIDOCTOR_DEBUG"):
+            raise
+        print(f"error: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("hint: rerun with CNIDOCTOR_DEBUG=1 for a traceback and report it", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERNAL))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,80 @@
+"""Options and helpers shared by the commands that produce a report (analyze, scan)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+
+from rich.console import Console
+
+from cnidoctor.diagnose.engine import Diagnosis
+from cnidoctor.errors import ExitCode, UsageError
+
+
+class OutputFormat(str, Enum):
+    terminal = "terminal"
+    json = "json"
+    markdown = "markdown"
+
+
+class FailOn(str, Enum):
+    critical = "critical"
+    warning = "warning"
+    never = "never"
+
+
+def split_ids(values: list[str] | None) -> list[str]:
+    """`--select CAL --select GEN001,GEN002` → ['CAL', 'GEN001', 'GEN002']."""
+    out = []
+    for v in values or []:
+        out.extend(p.strip() for p in v.split(",") if p.strip())
+    return out
+
+
+def exit_code(d: Diagnosis, fail_on: FailOn) -> ExitCode:
+    if fail_on is FailOn.never:
+        return ExitCode.OK
+    sev = {f.check.severity.value for f in d.findings}
+    if "critical" in sev:
+        return ExitCode.CRITICAL
+    if fail_on is FailOn.warning and "warning" in sev:
+        return ExitCode.WARNING
+    return ExitCode.OK
+
+
+def stdout_console(width: int | None = None) -> Console:
+    env_width = os.environ.get("CNIDOCTOR_WIDTH")
+    if width is None and env_width and env_width.isdigit():
+        width = int(env_width)
+    return Console(file=sys.stdout, width=width, no_color=bool(os.environ.get("NO_COLOR")) or None,
+                   highlight=False, soft_wrap=False)
+
+
+def emit(d: Diagnosis, fmt: OutputFormat, output: Path | None, width: int | None = None) -> None:
+    """Write the report to stdout (or OUTPUT)."""
+    if fmt is OutputFormat.json:
+        from cnidoctor.render import jsonout
+
+        text = jsonout.render(d)
+    elif fmt is OutputFormat.markdown:
+        from cnidoctor.render import markdown
+
+        text = markdown.render(d)
+    else:
+        from cnidoctor.render import terminal
+
+        if output is None:
+            terminal.render(d, stdout_console(width))
+            return
+        console = Console(record=True, width=width or 100, file=open(os.devnull, "w"))  # noqa: SIM115
+        terminal.render(d, console)
+        text = console.export_text()
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write report to {output}: {exc.strerror or exc}") from None

@@ -1,0 +1,135 @@
+"""Run the catalog over a bundle: one log pass, every applicable check, then rank and fold.
+
+The engine reads only the bundle; it never imports collection or Kubernetes client code.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from cnidoctor.bundle.reader import Bundle
+from cnidoctor.catalog.schema import Check
+from cnidoctor.diagnose.context import Context
+from cnidoctor.diagnose.detect import detect_cnis
+from cnidoctor.diagnose.logscan import LogScanner
+from cnidoctor.diagnose.rank import Finding, build_findings
+from cnidoctor.diagnose.templates import TEMPLATES, MatchResult, compiled_params, load_evaluate
+from cnidoctor.model import Gap, Hit, Status
+
+
+@dataclass
+class CheckResult:
+    check: Check
+    status: Status
+    hits: list[Hit] = field(default_factory=list)
+    missing: str | None = None
+
+
+@dataclass
+class Diagnosis:
+    source: str
+    detected_cnis: list[str]
+    results: list[CheckResult]
+    findings: list[Finding]
+    gaps: list[Gap]
+    not_applicable: int
+    elapsed: float
+    manifest: dict | None = None
+
+    @property
+    def summary(self) -> dict:
+        counts = {s.value: 0 for s in Status}
+        for r in self.results:
+            counts[r.status.value] += 1
+        by_sev = {"critical": 0, "warning": 0, "info": 0}
+        for f in self.findings:
+            by_sev[f.check.severity.value] += 1
+        top = [f for f in self.findings if not f.explained_by]
+        return {
+            "checks_run": len(self.results),
+            "checks_not_applicable": self.not_applicable,
+            "status": counts,
+            "findings": by_sev,
+            "root_causes": sum(1 for f in top if f.check.kind.value == "root-cause"),
+            "top_finding": top[0].check.id if top else None,
+            "gaps": len(self.gaps),
+        }
+
+
+def select_checks(checks: list[Check], select: list[str], ignore: list[str]) -> list[Check]:
+    """Checks whose ID starts with one of SELECT (all when empty) and none of IGNORE."""
+    def hit(cid: str, prefixes: list[str]) -> bool:
+        return any(cid.upper().startswith(p.upper()) for p in prefixes)
+
+    return [c for c in checks if (not select or hit(c.id, select)) and not hit(c.id, ignore)]
+
+
+def applicable(check: Check, cnis: list[str]) -> bool:
+    return not check.applies_when or any(c in cnis for c in check.applies_when)
+
+
+def _run_matchers(ctx: Context, check: Check, group: str, scanner: LogScanner) -> MatchResult:
+    """AND over the group's matchers: all must hit; evidence is merged."""
+    specs = check.match if group == "match" else check.unless
+    merged = MatchResult()
+    for i, spec in enumerate(specs):
+        res = TEMPLATES[spec.template].evaluate(ctx, compiled_params(check, group, i), scanner)
+        if not res.evaluated:
+            return res
+        if not res.hits:
+            return MatchResult()
+        merged.hits.extend(res.hits)
+    return merged
+
+
+def evaluate_check(ctx: Context, check: Check, scanner: LogScanner) -> CheckResult:
+    hits: list[Hit] = []
+    missing = None
+    evaluated = True
+    if check.match:
+        res = _run_matchers(ctx, check, "match", scanner)
+        hits, evaluated, missing = res.hits, res.evaluated, res.missing
+    if check.python and (hits or not check.match):
+        out = load_evaluate(check.folder / check.python)(ctx, check)
+        if out is None:
+            evaluated, missing, hits = False, "the evidence this check needs is not in the bundle", []
+        else:
+            hits, evaluated = list(out), True
+    if hits and check.unless:
+        res = _run_matchers(ctx, check, "unless", scanner)
+        if res.evaluated and res.hits:
+            hits = []
+    if hits:
+        status = Status.FAIL if check.severity.value == "critical" else Status.WARN
+        return CheckResult(check, status, hits)
+    if not evaluated:
+        return CheckResult(check, Status.GAP, missing=missing)
+    return CheckResult(check, Status.PASS)
+
+
+def diagnose(bundle: Bundle, checks: list[Check]) -> Diagnosis:
+    """Evaluate CHECKS against BUNDLE and return ranked, folded findings."""
+    started = time.perf_counter()
+    ctx = Context(bundle)
+    cnis = detect_cnis(ctx)
+    ctx.cnis = set(cnis)
+    todo = [c for c in checks if applicable(c, cnis)]
+    scanner = LogScanner()
+    for check in todo:
+        for group, specs in (("match", check.match), ("unless", check.unless)):
+            for i, spec in enumerate(specs):
+                TEMPLATES[spec.template].prepare(compiled_params(check, group, i), scanner)
+    scanner.scan(bundle)
+    results = [evaluate_check(ctx, c, scanner) for c in todo]
+    findings = build_findings([(r.check, r.status, r.hits) for r in results if r.hits], ctx)
+    return Diagnosis(
+        source=bundle.source,
+        detected_cnis=cnis,
+        results=results,
+        findings=findings,
+        gaps=list(bundle.gaps),
+        not_applicable=len(checks) - len(todo),
+        elapsed=time.perf_counter() - started,
+        manifest=bundle.manifest,
+    )

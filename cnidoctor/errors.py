@@ -1,0 +1,38 @@
+"""Error types and exit codes: documented once, used everywhere."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes (see README)."""
+
+    OK = 0  # nothing at or above the --fail-on threshold
+    INTERNAL = 1  # a bug in cnidoctor
+    USAGE = 2  # bad usage or unreadable input
+    CRITICAL = 3  # critical findings
+    WARNING = 4  # warnings only
+
+
+class CnidoctorError(Exception):
+    """A domain error shown to the user as `error: <message>` with an optional hint."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class BundleError(CnidoctorError):
+    """The input is not a readable bundle."""
+
+
+class CatalogError(CnidoctorError):
+    """A check definition is invalid."""
+
+
+class UsageError(CnidoctorError):
+    """Bad command-line usage."""

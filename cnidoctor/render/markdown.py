@@ -1,0 +1,73 @@
+"""Markdown report for pasting into an incident ticket."""
+
+from __future__ import annotations
+
+from cnidoctor import __version__
+from cnidoctor.diagnose.engine import Diagnosis
+from cnidoctor.diagnose.rank import Finding
+
+_ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
+
+
+def _finding(f: Finding, lines: list[str], folded: list[Finding]) -> None:
+    c = f.check
+    lines.append(f"### {_ICON[c.severity.value]} {c.id} {c.title}")
+    lines.append("")
+    lines.append(f"**{c.severity.value} {c.kind.value}** · {c.cni} · {c.name}")
+    if f.affected:
+        lines.append(f"  \n**Affected:** {f.affected}")
+    lines.append("")
+    lines.append(f"**Why:** {c.root_cause}")
+    lines.append("")
+    lines.append("**Evidence:**")
+    lines.append("")
+    for e in f.evidence:
+        where = e.path + (f":{e.line}" if e.line else "")
+        lines.append(f"- {_code(where)}: {_code(e.excerpt)}")
+    if f.evidence_total > len(f.evidence):
+        lines.append(f"- … and {f.evidence_total - len(f.evidence)} more")
+    lines.append("")
+    lines.append("**Fix:**")
+    lines.append("")
+    for i, s in enumerate(f.remediation, 1):
+        lines.append(f"{i}. {s.step}")
+        if s.command:
+            lines.append("   ```sh")
+            lines.extend("   " + ln for ln in s.command.splitlines())
+            lines.append("   ```")
+    if folded:
+        lines.append("")
+        lines.append("**Explains these symptoms:** " + ", ".join(f"{x.check.id} {x.check.title}" for x in folded))
+    lines.append("")
+
+
+def render(d: Diagnosis) -> str:
+    lines = [f"## cnidoctor report ({__version__})", ""]
+    lines.append(f"- **Source:** {_code(d.source)}")
+    lines.append(f"- **Detected CNIs:** {', '.join(d.detected_cnis) or 'none detected'}")
+    s = d.summary
+    lines.append(
+        f"- **Findings:** {s['findings']['critical']} critical, {s['findings']['warning']} warning, "
+        f"{s['findings']['info']} info · {s['checks_run']} checks run · {len(d.gaps)} gaps"
+    )
+    lines.append("")
+    top = [f for f in d.findings if not f.explained_by]
+    if not top:
+        lines.append("No problems found.")
+        lines.append("")
+    by_id = {f.check.id: f for f in d.findings}
+    for f in top:
+        _finding(f, lines, [by_id[x] for x in f.explains if x in by_id])
+    if d.gaps:
+        lines.append("### Gaps (evidence that could not be read)")
+        lines.append("")
+        for g in d.gaps[:50]:
+            lines.append(f"- {_code(g.path)}: {g.reason}")
+        if len(d.gaps) > 50:
+            lines.append(f"- … and {len(d.gaps) - 50} more")
+        lines.append("")
+    return "\n".join(lines)

@@ -54,3 +54,8 @@ def test_healthy_fixture_has_no_warning_or_worse(fixture):
     assert loud == []
     assert not [r.check.id for r in d.results if r.status is Status.GAP and r.check.severity.value == "critical"
                 and fixture.startswith("healthy-") and r.check.cni in d.detected_cnis and False]
+
+
+def test_explains_names_known_checks():
+    ids = {c.id for c in CHECKS}
+    assert [(c.id, e) for c in CHECKS for e in c.explains if e not in ids] == []

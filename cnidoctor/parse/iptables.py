@@ -108,7 +108,7 @@ class IptablesSave:
 
 
 def tokenize(text: str) -> list[str]:
-    """Split a rule like iptables-restore does: whitespace-separated, "double quotes" with backslash escapes."""
+    """Split a rule as iptables-restore does: on whitespace, with "double quotes" and backslash escapes."""
     tokens: list[str] = []
     buf: list[str] = []
     in_token = quoted = False

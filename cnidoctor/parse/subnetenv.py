@@ -48,7 +48,9 @@ def parse_subnet_env(text: str, source: str = "<input>") -> FlannelSubnetEnv:
     mtu = None
     if values.get("FLANNEL_MTU"):
         if not values["FLANNEL_MTU"].isdigit():
-            raise ParseError(f"FLANNEL_MTU should be a number, got {values['FLANNEL_MTU']!r}", source, lines["FLANNEL_MTU"])
+            raise ParseError(
+                f"FLANNEL_MTU should be a number, got {values['FLANNEL_MTU']!r}", source, lines["FLANNEL_MTU"]
+            )
         mtu = int(values["FLANNEL_MTU"])
     ipmasq = None
     if "FLANNEL_IPMASQ" in values:

@@ -49,10 +49,8 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
-    except Exception as exc:  # click usage errors and our bugs
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # click usage errors (typer may vendor click) and our bugs
+        if callable(getattr(exc, "format_message", None)) and hasattr(exc, "exit_code"):
             print(f"error: {exc.format_message()}", file=sys.stderr)
             sys.exit(int(ExitCode.USAGE))
         if os.environ.get("CNIDOCTOR_DEBUG"):

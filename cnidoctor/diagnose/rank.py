@@ -131,3 +131,21 @@ def build_findings(fired: list[tuple[Check, Status, list[Hit]]], ctx: Context | 
     top = [f for f in findings if not f.explained_by]
     folded = [f for f in findings if f.explained_by]
     return top + folded
+
+
+def folded_tree(root: Finding, by_id: dict[str, Finding]) -> list[tuple[int, Finding]]:
+    """Findings folded under ROOT, depth-first, each with its depth (1 = directly explained)."""
+    out: list[tuple[int, Finding]] = []
+    seen = {root.check.id}
+
+    def walk(f: Finding, depth: int) -> None:
+        for cid in f.explains:
+            child = by_id.get(cid)
+            if child is None or cid in seen:
+                continue
+            seen.add(cid)
+            out.append((depth, child))
+            walk(child, depth + 1)
+
+    walk(root, 1)
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cnidoctor import __version__
 from cnidoctor.diagnose.engine import Diagnosis
-from cnidoctor.diagnose.rank import Finding
+from cnidoctor.diagnose.rank import Finding, folded_tree
 
 _ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 
@@ -13,7 +13,7 @@ def _code(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
 
-def _finding(f: Finding, lines: list[str], folded: list[Finding]) -> None:
+def _finding(f: Finding, lines: list[str], folded: list[tuple[int, Finding]]) -> None:
     c = f.check
     lines.append(f"### {_ICON[c.severity.value]} {c.id} {c.title}")
     lines.append("")
@@ -41,7 +41,10 @@ def _finding(f: Finding, lines: list[str], folded: list[Finding]) -> None:
             lines.append("   ```")
     if folded:
         lines.append("")
-        lines.append("**Explains these symptoms:** " + ", ".join(f"{x.check.id} {x.check.title}" for x in folded))
+        lines.append("**Explains:**")
+        lines.append("")
+        for depth, x in folded:
+            lines.append("  " * (depth - 1) + f"- {x.check.id} {x.check.title}" + (f" ({x.affected})" if x.affected else ""))
     lines.append("")
 
 
@@ -61,7 +64,7 @@ def render(d: Diagnosis) -> str:
         lines.append("")
     by_id = {f.check.id: f for f in d.findings}
     for f in top:
-        _finding(f, lines, [by_id[x] for x in f.explains if x in by_id])
+        _finding(f, lines, folded_tree(f, by_id))
     if d.gaps:
         lines.append("### Gaps (evidence that could not be read)")
         lines.append("")

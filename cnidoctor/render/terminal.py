@@ -8,13 +8,13 @@ from rich.text import Text
 
 from cnidoctor import __version__
 from cnidoctor.diagnose.engine import Diagnosis
-from cnidoctor.diagnose.rank import Finding
+from cnidoctor.diagnose.rank import Finding, folded_tree
 
 _STYLE = {"critical": "bold red", "warning": "bold yellow", "info": "bold blue"}
 MAX_GAPS_SHOWN = 15
 
 
-def _finding_panel(rank: int, f: Finding, folded: list[Finding]) -> Panel:
+def _finding_panel(rank: int, f: Finding, folded: list[tuple[int, Finding]]) -> Panel:
     c = f.check
     body: list[Text] = []
     head = Text()
@@ -44,8 +44,9 @@ def _finding_panel(rank: int, f: Finding, folded: list[Finding]) -> Panel:
     if folded:
         body.append(Text(""))
         body.append(Text("Explains:", style="bold"))
-        for x in folded:
-            body.append(Text(f"  ↳ {x.check.id} {x.check.title}" + (f" ({x.affected})" if x.affected else "")))
+        for depth, x in folded:
+            pad = "  " * depth
+            body.append(Text(f"{pad}↳ {x.check.id} {x.check.title}" + (f" ({x.affected})" if x.affected else "")))
     title = Text(f"#{rank} {c.id} {c.title}", style=_STYLE[c.severity.value])
     return Panel(Group(*body), title=title, title_align="left", border_style=_STYLE[c.severity.value].split()[-1])
 
@@ -64,7 +65,7 @@ def render(d: Diagnosis, console: Console) -> None:
     if not top:
         console.print(Text("No problems found.", style="bold green"))
     for i, f in enumerate(top, 1):
-        console.print(_finding_panel(i, f, [by_id[x] for x in f.explains if x in by_id]))
+        console.print(_finding_panel(i, f, folded_tree(f, by_id)))
     gap_checks = [r for r in d.results if r.status.value == "GAP"]
     if d.gaps or gap_checks:
         console.print()

@@ -1,0 +1,5 @@
+"""`python -m cnidoctor`."""
+
+from cnidoctor.cli.app import main
+
+main()

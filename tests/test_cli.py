@@ -1,0 +1,160 @@
+"""CLI behaviour: exit codes, bad input, formats, select/ignore, user check folders and check packs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES
+
+CASE = str(FIXTURES / "case-FL-01")
+
+
+def test_analyze_critical_exit_3_and_json(run_cli):
+    code, out, err = run_cli("analyze", CASE, "--format", "json")
+    assert code == 3
+    doc = json.loads(out)
+    assert doc["findings"][0]["id"] == "GEN001"
+    assert {"cnidoctor_version", "source", "detected_cnis", "findings", "gaps", "summary"} <= set(doc)
+    assert doc["detected_cnis"] == ["flannel"]
+    assert err == ""
+
+
+def test_fail_on_never_and_critical(run_cli):
+    assert run_cli("analyze", CASE, "--fail-on", "never", "-f", "json")[0] == 0
+    assert run_cli("analyze", CASE, "--fail-on", "critical", "-f", "json")[0] == 3
+
+
+def test_warnings_only_exit_4(run_cli):
+    code, out, _ = run_cli("analyze", CASE, "--select", "GEN103", "-f", "json")
+    assert [f["id"] for f in json.loads(out)["findings"]] == ["GEN103"]
+    assert code == 4
+    assert run_cli("analyze", CASE, "--select", "GEN103", "--fail-on", "critical", "-f", "json")[0] == 0
+
+
+def test_select_and_ignore_by_prefix(run_cli):
+    _, out, _ = run_cli("analyze", CASE, "--select", "FLN", "-f", "json")
+    assert {f["id"] for f in json.loads(out)["findings"]} == {"FLN001", "FLN002"}
+    _, out, _ = run_cli("analyze", CASE, "--ignore", "GEN,FLN002", "-f", "json")
+    assert {f["id"] for f in json.loads(out)["findings"]} == {"FLN001"}
+
+
+def test_markdown_report(run_cli):
+    code, out, _ = run_cli("analyze", CASE, "--format", "markdown")
+    assert code == 3
+    assert out.startswith("## cnidoctor report")
+    assert "### 🔴 GEN001 kube-controller-manager does not allocate node pod CIDRs" in out
+    assert "node-ipam-controller" in out
+
+
+def test_report_to_file(run_cli, tmp_path):
+    target = tmp_path / "r.json"
+    code, out, _ = run_cli("analyze", CASE, "-f", "json", "-o", str(target))
+    assert code == 3 and out == ""
+    assert json.loads(target.read_text())["findings"]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["analyze", "/nonexistent/bundle"], "error: /nonexistent/bundle: no such file or directory"),
+        (["analyze", str(FIXTURES.parent / "checks")], "is not a cnidoctor bundle"),
+        (["analyze", CASE, "--format", "xml"], "error: "),
+        (["checks", "explain", "NOPE999"], "error: no check with id 'NOPE999'"),
+        (["analyze", CASE, "--checks-dir", "/nonexistent"], "error: --checks-dir /nonexistent: not a directory"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, message, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "cnidoctor", *args], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[0].startswith("error: ")
+
+
+def test_empty_folder_exit_2(run_cli, tmp_path):
+    code, _, err = run_cli("analyze", str(tmp_path))
+    assert code == 2 and err.startswith("error: ") and "empty" in err
+
+
+def test_checks_list_and_explain(run_cli):
+    code, out, _ = run_cli("checks", "list", "--format", "json")
+    ids = [c["id"] for c in json.loads(out)]
+    assert code == 0 and "GEN001" in ids and ids == sorted(ids)
+    code, out, _ = run_cli("checks", "explain", "fln001")
+    assert code == 0
+    assert out.startswith("FLN001 flannel-pod-cidr-not-assigned")
+    assert "Explained by: GEN001" in out and "References:" in out
+
+
+def test_version(run_cli):
+    from cnidoctor import __version__
+
+    assert run_cli("version") == (0, f"cnidoctor {__version__}\n", "")
+
+
+USER_CHECK = """
+id: GEN999
+name: user-defined-flannel-restarts
+title: A user check about flannel restarts
+cni: generic
+severity: warning
+kind: root-cause
+symptom: flannel pods restarted more than twice in this cluster today.
+root_cause: A user-defined check used to prove that custom catalogs load and run like built-ins.
+remediation:
+  - step: Look at the restarted pod.
+    command: kubectl -n {namespace} describe pod {pod}
+references: [https://example.com/runbook]
+match:
+  - template: pod_status
+    pods: {pod: 'kube-flannel-.*'}
+    min_restarts: 3
+"""
+
+
+def _user_catalog(root: Path) -> Path:
+    d = root / "mychecks" / "GEN999-user-defined-flannel-restarts"
+    d.mkdir(parents=True)
+    (d / "check.yaml").write_text(textwrap.dedent(USER_CHECK))
+    return root / "mychecks"
+
+
+def test_checks_dir_adds_user_checks(run_cli, tmp_path):
+    cat = _user_catalog(tmp_path)
+    code, out, _ = run_cli("analyze", CASE, "--checks-dir", str(cat), "--select", "GEN999", "-f", "json")
+    finding = json.loads(out)["findings"][0]
+    assert finding["id"] == "GEN999" and finding["affected"]["nodes"] == ["node-3"]
+    assert code == 4
+
+
+def test_invalid_user_check_is_one_line_error(run_cli, tmp_path):
+    cat = _user_catalog(tmp_path)
+    f = cat / "GEN999-user-defined-flannel-restarts" / "check.yaml"
+    f.write_text(f.read_text().replace("severity: warning", "severity: bad"))
+    code, _, err = run_cli("analyze", CASE, "--checks-dir", str(cat))
+    assert code == 2 and "severity must be" in err
+
+
+def test_check_pack_entry_point(tmp_path):
+    """A check pack installed as a distribution registers its folder in the `cnidoctor.checks` group."""
+    cat = _user_catalog(tmp_path)
+    site = tmp_path / "site"
+    pkg = site / "mypack"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(f"def checks_dir():\n    return {str(cat)!r}\n")
+    dist = site / "mypack-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mypack\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[cnidoctor.checks]\nmypack = mypack:checks_dir\n")
+    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-m", "cnidoctor", "checks", "explain", "GEN999"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "user-defined-flannel-restarts" in proc.stdout

@@ -70,8 +70,9 @@ def test_report_to_file(run_cli, tmp_path):
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, message, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "cnidoctor", *args], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnidoctor", *args], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -154,7 +155,12 @@ def test_check_pack_entry_point(tmp_path):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mypack\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[cnidoctor.checks]\nmypack = mypack:checks_dir\n")
     env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-m", "cnidoctor", "checks", "explain", "GEN999"],
-                          capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnidoctor", "checks", "explain", "GEN999"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "user-defined-flannel-restarts" in proc.stdout

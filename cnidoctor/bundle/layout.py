@@ -71,8 +71,4 @@ def cluster_list(resource: str) -> str:
 def is_log_path(path: str) -> bool:
     """True for container log files under cluster/<ns>/<pod>/."""
     parts = path.split("/")
-    return (
-        len(parts) == 4
-        and parts[0] == CLUSTER
-        and (parts[3] == "logs.txt" or parts[3].endswith(".log"))
-    )
+    return len(parts) == 4 and parts[0] == CLUSTER and (parts[3] == "logs.txt" or parts[3].endswith(".log"))

@@ -225,9 +225,7 @@ class DumpFileSource(Source):
                 close = n if close < 0 else close
                 if m:
                     container, ns, pod = m.groups()
-                    logs.setdefault(f"{layout.CLUSTER}/{ns}/{pod}/{container}.log", []).append(
-                        text[end + 1 : close]
-                    )
+                    logs.setdefault(f"{layout.CLUSTER}/{ns}/{pod}/{container}.log", []).append(text[end + 1 : close])
                 nl = text.find("\n", close)
                 pos = n if nl < 0 else nl + 1
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cnidoctor.catalog.placeholders import fill
 from cnidoctor.catalog.schema import Check
 
 
@@ -15,7 +16,7 @@ def check_dict(c: Check) -> dict:
         "kind": c.kind.value,
         "symptom": c.symptom,
         "root_cause": c.root_cause,
-        "remediation": [s.to_dict() for s in c.remediation],
+        "remediation": [{"step": s.step, "command": fill(s.command, {}) if s.command else None} for s in c.remediation],
         "references": list(c.references),
         "explains": list(c.explains),
     }
@@ -26,12 +27,17 @@ def explained_by(check: Check, catalog: dict[str, Check]) -> list[str]:
 
 
 def explain_text(c: Check, catalog: dict[str, Check]) -> str:
-    lines = [f"{c.id} {c.name}", f"{c.title}", "", f"cni: {c.cni}   severity: {c.severity.value}   kind: {c.kind.value}"]
+    lines = [
+        f"{c.id} {c.name}",
+        f"{c.title}",
+        "",
+        f"cni: {c.cni}   severity: {c.severity.value}   kind: {c.kind.value}",
+    ]
     lines += ["", "What you see:", f"  {c.symptom}", "", "Why:", f"  {c.root_cause}", "", "How to fix:"]
     for i, s in enumerate(c.remediation, 1):
         lines.append(f"  {i}. {s.step}")
         if s.command:
-            lines.extend(f"     $ {ln}" for ln in s.command.splitlines())
+            lines.extend(f"     $ {ln}" for ln in fill(s.command, {}).splitlines())
     if c.explains:
         lines += ["", "Explains: " + ", ".join(c.explains)]
     by = explained_by(c, catalog)
@@ -56,7 +62,9 @@ def markdown_catalog(checks: list[Check]) -> str:
         "|---|---|---|---|---|",
     ]
     for c in checks:
-        out.append(f"| [{c.id}](#{c.id.lower()}-{c.name}) | {c.title} | {c.cni} | {c.severity.value} | {c.kind.value} |")
+        out.append(
+            f"| [{c.id}](#{c.id.lower()}-{c.name}) | {c.title} | {c.cni} | {c.severity.value} | {c.kind.value} |"
+        )
     out.append("")
     catalog = {c.id: c for c in checks}
     for c in checks:
@@ -65,10 +73,13 @@ def markdown_catalog(checks: list[Check]) -> str:
         for i, s in enumerate(c.remediation, 1):
             out.append(f"{i}. {s.step}")
             if s.command:
-                out += ["   ```sh"] + [f"   {ln}" for ln in s.command.splitlines()] + ["   ```"]
+                out += ["   ```sh"] + [f"   {ln}" for ln in fill(s.command, {}).splitlines()] + ["   ```"]
         if c.explains:
-            out += ["", "**Explains:** " + ", ".join(f"[{e}](#{e.lower()}-{catalog[e].name})"
-                                                    for e in c.explains if e in catalog)]
+            out += [
+                "",
+                "**Explains:** "
+                + ", ".join(f"[{e}](#{e.lower()}-{catalog[e].name})" for e in c.explains if e in catalog),
+            ]
         by = explained_by(c, catalog)
         if by:
             out += ["", "**Explained by:** " + ", ".join(f"[{e}](#{e.lower()}-{catalog[e].name})" for e in by)]

@@ -139,9 +139,8 @@ def parse_check(doc: object, folder: Path) -> Check:
     match = _matchers(doc.get("match"), where, "match")
     unless = _matchers(doc.get("unless"), where, "unless")
     python = doc.get("python")
-    if python is not None:
-        if not isinstance(python, str) or not (folder / python).is_file():
-            raise CatalogError(f"{where}: `python` must name a file in the check folder")
+    if python is not None and (not isinstance(python, str) or not (folder / python).is_file()):
+        raise CatalogError(f"{where}: `python` must name a file in the check folder")
     if not match and python is None:
         raise CatalogError(f"{where}: a check needs `match` matchers or a `python` file")
     tests = []

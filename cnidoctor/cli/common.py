@@ -48,8 +48,13 @@ def stdout_console(width: int | None = None) -> Console:
     env_width = os.environ.get("CNIDOCTOR_WIDTH")
     if width is None and env_width and env_width.isdigit():
         width = int(env_width)
-    return Console(file=sys.stdout, width=width, no_color=bool(os.environ.get("NO_COLOR")) or None,
-                   highlight=False, soft_wrap=False)
+    return Console(
+        file=sys.stdout,
+        width=width,
+        no_color=bool(os.environ.get("NO_COLOR")) or None,
+        highlight=False,
+        soft_wrap=False,
+    )
 
 
 def emit(d: Diagnosis, fmt: OutputFormat, output: Path | None, width: int | None = None) -> None:

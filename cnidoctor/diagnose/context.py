@@ -148,10 +148,7 @@ class Context:
         return None
 
     def pods_of_daemonset(self, namespace: str, name: str) -> list[dict]:
-        return [
-            p for p in self.pods
-            if meta(p).get("namespace") == namespace and self.owner_name(p) == name
-        ]
+        return [p for p in self.pods if meta(p).get("namespace") == namespace and self.owner_name(p) == name]
 
     # -- node files -------------------------------------------------------------------------------
     def node_file(self, node: str, name: str) -> str | None:
@@ -167,7 +164,7 @@ class Context:
         for p in self.bundle.paths(base):
             text = self.bundle.read_text(p)
             if text is not None:
-                out[p[len(base):].lstrip("/")] = text
+                out[p[len(base) :].lstrip("/")] = text
         return out
 
     def parsed(self, node: str, name: str, parser: Callable[[str, str], T]) -> T | None:

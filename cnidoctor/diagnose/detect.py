@@ -29,9 +29,14 @@ def detect_cnis(ctx: Context) -> list[str]:
     found: set[str] = set()
     workloads = ctx.daemonsets + ctx.deployments
     for obj in workloads:
-        text = obj_name(obj) + " " + " ".join(
-            str(c.get("image", "")) for c in ((obj.get("spec") or {}).get("template") or {}).get("spec", {}).get(
-                "containers", []) if isinstance(c, dict)
+        text = (
+            obj_name(obj)
+            + " "
+            + " ".join(
+                str(c.get("image", ""))
+                for c in ((obj.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers", [])
+                if isinstance(c, dict)
+            )
         )
         found |= {cni for cni, rx in _SIGNS.items() if rx.search(text)}
     if not workloads:
@@ -48,7 +53,7 @@ def detect_cnis(ctx: Context) -> list[str]:
             if fname.endswith(suffixes) and ctx.bundle.size(path) > 0 and ctx.bundle.items(path):
                 found.add(cni)
     for node in ctx.nodes:
-        for key in (meta(node).get("annotations") or {}):
+        for key in meta(node).get("annotations") or {}:
             for cni, prefix in _ANNOTATION_PREFIX.items():
                 if str(key).startswith(prefix):
                     found.add(cni)

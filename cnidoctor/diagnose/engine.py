@@ -59,6 +59,7 @@ class Diagnosis:
 
 def select_checks(checks: list[Check], select: list[str], ignore: list[str]) -> list[Check]:
     """Checks whose ID starts with one of SELECT (all when empty) and none of IGNORE."""
+
     def hit(cid: str, prefixes: list[str]) -> bool:
         return any(cid.upper().startswith(p.upper()) for p in prefixes)
 

@@ -57,7 +57,7 @@ def scope_flags(pattern: str) -> str:
     """Turn a leading global flag group like `(?i)` into a scoped one `(?i:...)`."""
     m = re.match(r"^\(\?([aiLmsux]+)\)", pattern)
     if m:
-        return f"(?{m.group(1)}:{pattern[m.end():]})"
+        return f"(?{m.group(1)}:{pattern[m.end() :]})"
     return pattern
 
 
@@ -90,11 +90,13 @@ class LogScanner:
         prefilter = re.compile("|".join(f"(?:{scope_flags(strip_groups(p))})" for p in unique))
         for ref in bundle.logs:
             applicable = [
-                i for i, (_, s) in enumerate(self._patterns)
+                i
+                for i, (_, s) in enumerate(self._patterns)
                 if s.namespace is None or s.namespace.fullmatch(ref.namespace)
             ]
             applicable = [
-                i for i in applicable
+                i
+                for i in applicable
                 if (self._patterns[i][1].pod is None or self._patterns[i][1].pod.fullmatch(ref.pod))
                 and (self._patterns[i][1].previous is None or self._patterns[i][1].previous == ref.previous)
             ]

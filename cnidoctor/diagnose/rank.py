@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import string
 from collections import Counter
 from dataclasses import dataclass, field
 
+from cnidoctor.catalog.placeholders import fill
 from cnidoctor.catalog.schema import Check
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Evidence, Hit, RemediationStep, Status
@@ -55,19 +55,6 @@ def _short_list(items: list[str], most: int = 6) -> str:
     return ", ".join(items[:most]) + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
-class _Defaulting(dict):
-    def __missing__(self, key: str) -> str:
-        return f"<{key}>"
-
-
-def render_text(template: str, values: dict[str, str]) -> str:
-    """Fill `{node}`-style placeholders from evidence values; unknown ones stay as `<name>`."""
-    try:
-        return string.Formatter().vformat(template, (), _Defaulting(values))
-    except (ValueError, IndexError, KeyError):
-        return template
-
-
 def _merge_values(hits: list[Hit], nodes: list[str], objects: list[str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for h in hits:
@@ -102,8 +89,9 @@ def _finding(check: Check, status: Status, hits: list[Hit]) -> Finding:
     objects = sorted(set(objects))
     nodes = sorted(set(nodes), key=_natural)
     values = _merge_values(hits, nodes, objects)
-    steps = [RemediationStep(render_text(s.step, values), render_text(s.command, values) if s.command else None)
-             for s in check.remediation]
+    steps = [
+        RemediationStep(fill(s.step, values), fill(s.command, values) if s.command else None) for s in check.remediation
+    ]
     return Finding(check, status, evidence[:MAX_EVIDENCE], len(evidence), objects, nodes, values, messages, steps)
 
 

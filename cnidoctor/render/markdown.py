@@ -44,7 +44,8 @@ def _finding(f: Finding, lines: list[str], folded: list[tuple[int, Finding]]) ->
         lines.append("**Explains:**")
         lines.append("")
         for depth, x in folded:
-            lines.append("  " * (depth - 1) + f"- {x.check.id} {x.check.title}" + (f" ({x.affected})" if x.affected else ""))
+            affected = f" ({x.affected})" if x.affected else ""
+            lines.append("  " * (depth - 1) + f"- {x.check.id} {x.check.title}{affected}")
     lines.append("")
 
 

@@ -32,20 +32,46 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             return []  # allocation is on: a full cluster CIDR is another check's business
         ns = str(meta(p).get("namespace"))
         flags = " ".join(a for a in args if a.startswith("--") and "cidr" in a) or "no --allocate-node-cidrs flag"
-        evidence.append(Evidence(layout.namespaced_list(ns, "pods"), f"{obj_name(p)} args: {flags}",
-                                 f"{ns}/Pod/{obj_name(p)}", (p.get("spec") or {}).get("nodeName")))
+        evidence.append(
+            Evidence(
+                layout.namespaced_list(ns, "pods"),
+                f"{obj_name(p)} args: {flags}",
+                f"{ns}/Pod/{obj_name(p)}",
+                (p.get("spec") or {}).get("nodeName"),
+            )
+        )
     for ref in ctx.bundle.logs:
         if ref.pod.startswith("kube-controller-manager"):
             for line in ctx.bundle.stream_log(ref):
                 if SKIPPED in line.text and "skipping" in line.text.lower():
-                    evidence.append(Evidence(ref.path, line.text.strip()[:300], f"{ref.namespace}/Pod/{ref.pod}",
-                                             ctx.pod_node(ref.namespace, ref.pod), line.lineno))
+                    evidence.append(
+                        Evidence(
+                            ref.path,
+                            line.text.strip()[:300],
+                            f"{ref.namespace}/Pod/{ref.pod}",
+                            ctx.pod_node(ref.namespace, ref.pod),
+                            line.lineno,
+                        )
+                    )
                     break
     if not evidence:
         return []
     names = [obj_name(n) for n in without]
     have = [f"{obj_name(n)}={n['spec']['podCIDR']}" for n in ctx.nodes if (n.get("spec") or {}).get("podCIDR")]
-    node_ev = [Evidence(layout.NODES_LIST, f"node {name} has no spec.podCIDR" + (f" (others: {', '.join(have[:4])})"
-                        if have else ""), f"Node/{name}", name) for name in names]
-    return [Hit(node_ev + evidence, [f"Node/{n}" for n in names], names,
-                message=f"{len(names)} node(s) without a pod CIDR; node CIDR allocation is off")]
+    node_ev = [
+        Evidence(
+            layout.NODES_LIST,
+            f"node {name} has no spec.podCIDR" + (f" (others: {', '.join(have[:4])})" if have else ""),
+            f"Node/{name}",
+            name,
+        )
+        for name in names
+    ]
+    return [
+        Hit(
+            node_ev + evidence,
+            [f"Node/{n}" for n in names],
+            names,
+            message=f"{len(names)} node(s) without a pod CIDR; node CIDR allocation is off",
+        )
+    ]

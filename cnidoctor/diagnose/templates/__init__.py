@@ -13,8 +13,7 @@ from cnidoctor.diagnose.templates.python_hook import load_evaluate
 from cnidoctor.errors import CatalogError
 
 TEMPLATES: dict[str, Template] = {
-    t.name: t
-    for t in (LogTemplate(), EventTemplate(), ObjectsTemplate(), NodeFileTemplate(), PodStatusTemplate())
+    t.name: t for t in (LogTemplate(), EventTemplate(), ObjectsTemplate(), NodeFileTemplate(), PodStatusTemplate())
 }
 
 _compiled: dict[tuple[str, str, int], object] = {}

@@ -39,7 +39,7 @@ class NodeFileTemplate:
         for node in ctx.bundle.node_dirs:
             base = f"{layout.NODES}/{node}/"
             for path in ctx.bundle.paths(base):
-                rel = path[len(base):]
+                rel = path[len(base) :]
                 if not fnmatch.fnmatchcase(rel, c.file):
                     continue
                 seen_any = True
@@ -53,8 +53,12 @@ class NodeFileTemplate:
                             values = {k: v for k, v in m.groupdict().items() if v is not None}
                             values.update({"node": node, "file": rel})
                             hits.append(
-                                Hit([Evidence(path, line.strip()[:400], f"Node/{node}", node, lineno)],
-                                    [f"Node/{node}"], [node], values)
+                                Hit(
+                                    [Evidence(path, line.strip()[:400], f"Node/{node}", node, lineno)],
+                                    [f"Node/{node}"],
+                                    [node],
+                                    values,
+                                )
                             )
                             break
         if not seen_any:

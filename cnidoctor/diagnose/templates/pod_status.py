@@ -29,7 +29,8 @@ class PodStatusTemplate:
 
     def validate(self, params: dict, where: str) -> Compiled:
         allowed_keys(
-            params, {"pods", "waiting_reason", "terminated_reason", "phase", "not_ready", "min_restarts", "init"},
+            params,
+            {"pods", "waiting_reason", "terminated_reason", "phase", "not_ready", "min_restarts", "init"},
             where,
         )
         c = Compiled(
@@ -42,8 +43,10 @@ class PodStatusTemplate:
             init=bool(params.get("init", True)),
         )
         if not (c.waiting or c.terminated or c.phase or c.not_ready or c.min_restarts):
-            raise CatalogError(f"{where}: pod_status needs a condition (waiting_reason, terminated_reason, "
-                               "phase, not_ready or min_restarts)")
+            raise CatalogError(
+                f"{where}: pod_status needs a condition (waiting_reason, terminated_reason, "
+                "phase, not_ready or min_restarts)"
+            )
         return c
 
     def prepare(self, compiled: Compiled, scanner: LogScanner) -> None:
@@ -78,16 +81,29 @@ class PodStatusTemplate:
                 obj = f"{ns}/Pod/{name}"
                 values = {"namespace": ns, "pod": name, "container": cname, **({"node": node} if node else {})}
                 hits.append(
-                    Hit([Evidence(layout.namespaced_list(ns, "pods"), f"{obj} container {cname}: {why}", obj, node)],
-                        [obj], [node] if node else [], values)
+                    Hit(
+                        [Evidence(layout.namespaced_list(ns, "pods"), f"{obj} container {cname}: {why}", obj, node)],
+                        [obj],
+                        [node] if node else [],
+                        values,
+                    )
                 )
                 break
             if c.phase and not statuses and not (c.waiting or c.terminated or c.not_ready or c.min_restarts):
                 node = ctx.pod_node(ns, name)
                 obj = f"{ns}/Pod/{name}"
-                hits.append(Hit([Evidence(layout.namespaced_list(ns, "pods"), f"{obj}: phase {status.get('phase')}",
-                                          obj, node)], [obj], [node] if node else [],
-                                {"namespace": ns, "pod": name, **({"node": node} if node else {})}))
+                hits.append(
+                    Hit(
+                        [
+                            Evidence(
+                                layout.namespaced_list(ns, "pods"), f"{obj}: phase {status.get('phase')}", obj, node
+                            )
+                        ],
+                        [obj],
+                        [node] if node else [],
+                        {"namespace": ns, "pod": name, **({"node": node} if node else {})},
+                    )
+                )
         return MatchResult(hits=hits)
 
 

@@ -7,10 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cnidoctor.bundle.reader import Bundle
-from cnidoctor.catalog.loader import load_catalog
 from cnidoctor.cli.common import FailOn, OutputFormat, emit, exit_code, split_ids
-from cnidoctor.diagnose.engine import diagnose, select_checks
 
 
 def analyze(
@@ -35,6 +32,10 @@ def analyze(
     width: Annotated[int | None, typer.Option(help="Terminal report width.", hidden=True)] = None,
 ) -> None:
     """Diagnose a bundle offline and print the report."""
+    from cnidoctor.bundle.reader import Bundle
+    from cnidoctor.catalog.loader import load_catalog
+    from cnidoctor.diagnose.engine import diagnose, select_checks
+
     catalog = select_checks(load_catalog(checks_dir), split_ids(select), split_ids(ignore))
     bundle = Bundle.open(paths)
     result = diagnose(bundle, catalog)

@@ -8,13 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from cnidoctor.catalog.docs import check_dict, explain_text, markdown_catalog
-from cnidoctor.catalog.loader import load_catalog
-from cnidoctor.diagnose.logscan import LogScanner
-from cnidoctor.diagnose.templates import TEMPLATES, compiled_params
 from cnidoctor.errors import UsageError
 
 app = typer.Typer(help="Browse the check catalog.", no_args_is_help=True)
@@ -35,6 +29,12 @@ def list_checks(
     checks_dir: ChecksDir = None,
 ) -> None:
     """List every check (markdown output is docs/checks.md)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cnidoctor.catalog.docs import check_dict, markdown_catalog
+    from cnidoctor.catalog.loader import load_catalog
+
     catalog = load_catalog(checks_dir)
     if format is ListFormat.json:
         typer.echo(json.dumps([check_dict(c) for c in catalog], indent=2))
@@ -50,6 +50,9 @@ def list_checks(
 @app.command("explain")
 def explain(check_id: Annotated[str, typer.Argument(metavar="ID")], checks_dir: ChecksDir = None) -> None:
     """Show one check's documentation: symptom, root cause, remediation, references."""
+    from cnidoctor.catalog.docs import explain_text
+    from cnidoctor.catalog.loader import load_catalog
+
     catalog = {c.id: c for c in load_catalog(checks_dir)}
     check = catalog.get(check_id.upper())
     if check is None:
@@ -60,6 +63,10 @@ def explain(check_id: Annotated[str, typer.Argument(metavar="ID")], checks_dir: 
 @app.command("patterns")
 def patterns(checks_dir: ChecksDir = None) -> None:
     """Print every log pattern of the catalog, one Python regex per line."""
+    from cnidoctor.catalog.loader import load_catalog
+    from cnidoctor.diagnose.logscan import LogScanner
+    from cnidoctor.diagnose.templates import TEMPLATES, compiled_params
+
     scanner = LogScanner()
     for check in load_catalog(checks_dir):
         for group, specs in (("match", check.match), ("unless", check.unless)):

@@ -6,11 +6,14 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-
-from cnidoctor.diagnose.engine import Diagnosis
 from cnidoctor.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cnidoctor.diagnose.engine import Diagnosis
 
 
 class OutputFormat(str, Enum):
@@ -45,6 +48,8 @@ def exit_code(d: Diagnosis, fail_on: FailOn) -> ExitCode:
 
 
 def stdout_console(width: int | None = None) -> Console:
+    from rich.console import Console
+
     env_width = os.environ.get("CNIDOCTOR_WIDTH")
     if width is None and env_width and env_width.isdigit():
         width = int(env_width)
@@ -68,6 +73,8 @@ def emit(d: Diagnosis, fmt: OutputFormat, output: Path | None, width: int | None
 
         text = markdown.render(d)
     else:
+        from rich.console import Console
+
         from cnidoctor.render import terminal
 
         if output is None:

@@ -1,0 +1,267 @@
+"""Helpers shared by the generic CNI-layer checks (GEN002-GEN049, GEN110-GEN129).
+
+Not a check (this folder has no check.yaml): where CNI errors surface (events, each node's
+kubelet.log), what a node's CNI directories hold, which DaemonSets are CNI agents, pod IPs.
+A check loads it with `load_helpers(__file__)` from the three-line stub at the top of its check.py.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.model import Evidence
+from cnidoctor.parse.cnibin import CniBinDirs, parse_cni_bin
+from cnidoctor.parse.cniconf import CniConfig, CniConfSelection, parse_cni_config, select_default
+
+IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# `pod="ns/name"` in kubelet structured logs; `"name_ns(uid)"` in older ones.
+_KUBELET_POD = re.compile(r'\bpod="(?P<ns>[a-z0-9-]+)/(?P<name>[a-z0-9.-]+)"')
+_CNI_AGENT_NAME = re.compile(
+    r"calico|cilium|flannel|multus|weave|antrea|kube-router|kube-ovn|ovn|canal|whereabouts|aws-node|"
+    r"azure-cni|cni", re.I)
+_BIN_DIR_HINT = re.compile(r"(^|/)(cni/bin|libexec/cni|lib/cni|kubernetes/bin)/?$")
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One place an error pattern was seen: an event or a kubelet.log line."""
+
+    node: str | None
+    pod: str | None  # "ns/name" when known
+    evidence: Evidence
+    match: re.Match
+
+
+def unescape(text: str) -> str:
+    """Kubelet quotes errors inside errors: drop the backslashes so one regex fits both."""
+    return text.replace("\\", "")
+
+
+def cni_errors(ctx: Context, pattern: re.Pattern, kubelet: bool = True) -> list[Occurrence]:
+    """Events (any reason) and kubelet.log lines whose text matches PATTERN; one kubelet line per node
+    and distinct match."""
+    out: list[Occurrence] = []
+    for ev in ctx.events:
+        message = unescape(str(ev.get("message") or ev.get("note") or ""))
+        m = pattern.search(message)
+        if not m:
+            continue
+        inv = ev.get("involvedObject") or {}
+        ns = str(meta(ev).get("namespace") or inv.get("namespace") or "")
+        kind, name = str(inv.get("kind") or ""), str(inv.get("name") or "")
+        node = ctx.pod_node(ns, name) if kind == "Pod" else (name if kind == "Node" else None)
+        if node is None:
+            host = (ev.get("source") or {}).get("host")
+            node = host if isinstance(host, str) and host else None
+        obj = f"{ns}/{kind}/{name}" if ns and kind != "Node" else f"{kind}/{name}"
+        excerpt = f"{ev.get('type', '')} {ev.get('reason', '')} {obj}: {message}".strip()
+        out.append(Occurrence(node, f"{ns}/{name}" if kind == "Pod" else None,
+                              Evidence(layout.namespaced_list(ns or "default", "events"), excerpt[:500], obj, node), m))
+    if not kubelet:
+        return out
+    for node in ctx.node_names:
+        text = ctx.node_file(node, "kubelet.log")
+        if not text:
+            continue
+        seen: set[str] = set()
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            clean = unescape(line)
+            m = pattern.search(clean)
+            if not m or m.group(0) in seen:
+                continue
+            seen.add(m.group(0))
+            pm = _KUBELET_POD.search(clean)
+            out.append(Occurrence(node, f"{pm['ns']}/{pm['name']}" if pm else None,
+                                  Evidence(layout.node_file(node, "kubelet.log"), line.strip()[:500], f"Node/{node}",
+                                           node, lineno), m))
+    return out
+
+
+# -- node CNI directories --------------------------------------------------------------------------
+def has_node_state(ctx: Context, node: str) -> bool:
+    return node in ctx.bundle.node_dirs
+
+
+def net_d(ctx: Context, node: str) -> CniConfSelection | None:
+    """The runtime's view of the node's /etc/cni/net.d; None when the bundle has no state for the node."""
+    if not has_node_state(ctx, node):
+        return None
+    return select_default(ctx.node_files(node, layout.CNI_NET_D + "/"))
+
+
+def cni_bin(ctx: Context, node: str) -> CniBinDirs | None:
+    return ctx.parsed(node, "cni-bin.txt", parse_cni_bin)
+
+
+def required_plugins(cfg: CniConfig) -> list[tuple[str, str]]:
+    """(binary, role) for every plugin a config makes the runtime exec, in chain order."""
+    out: list[tuple[str, str]] = []
+    for i, p in enumerate(cfg.plugins):
+        if p.type:
+            out.append((p.type, "the primary plugin" if i == 0 else f"chained plugin #{i + 1}"))
+        if p.ipam and p.ipam.type:
+            out.append((p.ipam.type, f"the IPAM plugin of {p.type}"))
+    if cfg.multus:
+        for d in cfg.multus.delegates:
+            for t, role in required_plugins(d):
+                out.append((t, f"a Multus delegate ({d.name or 'cluster network'}: {role})"))
+    return out
+
+
+# -- CNI agents --------------------------------------------------------------------------------------
+def host_paths(ds: dict) -> list[str]:
+    spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return [str((v.get("hostPath") or {}).get("path") or "") for v in spec.get("volumes") or []
+            if isinstance(v, dict) and v.get("hostPath")]
+
+
+def installs_binaries(ds: dict) -> bool:
+    """True when the DaemonSet mounts a host CNI binary directory (so its pods can (re)install plugins)."""
+    return any(_BIN_DIR_HINT.search(p.rstrip("/") or "/") for p in host_paths(ds))
+
+
+def cni_agent_daemonsets(ctx: Context) -> list[dict]:
+    """DaemonSets that install or run a CNI: they mount a CNI config/bin dir, or are named like one."""
+    out = []
+    for ds in ctx.daemonsets:
+        paths = host_paths(ds)
+        mounts_cni = any("/cni" in p for p in paths)
+        if mounts_cni or (_CNI_AGENT_NAME.search(obj_name(ds)) and not obj_name(ds).startswith("kube-proxy")):
+            out.append(ds)
+    return out
+
+
+def family_of(plugin: str) -> str | None:
+    """The CNI project a plugin binary belongs to (None for the reference plugins)."""
+    p = plugin.lower()
+    for fam, keys in (("calico", ("calico",)), ("cilium", ("cilium",)), ("flannel", ("flannel",)),
+                      ("multus", ("multus",)), ("whereabouts", ("whereabouts",)), ("weave", ("weave",)),
+                      ("antrea", ("antrea",)), ("kube-ovn", ("kube-ovn",)), ("ovn-kubernetes", ("ovn-k8s",)),
+                      ("aws-vpc-cni", ("aws-cni", "egress-cni")), ("azure", ("azure",)),
+                      ("kube-router", ("kube-router",))):
+        if any(k in p for k in keys):
+            return fam
+    return None
+
+
+def daemonsets_of(ctx: Context, family: str) -> list[dict]:
+    rx = re.compile(re.escape(family.split("-")[0]), re.I)
+    out = []
+    for ds in ctx.daemonsets:
+        spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
+        images = " ".join(str(c.get("image", "")) for c in (spec.get("containers") or []) + (spec.get("initContainers")
+                                                                                              or []))
+        if rx.search(obj_name(ds)) or rx.search(images):
+            out.append(ds)
+    return out
+
+
+def agent_pod_on(ctx: Context, ds: dict, node: str) -> dict | None:
+    ns = str(meta(ds).get("namespace"))
+    for p in ctx.pods_by_node.get(node, []):
+        if meta(p).get("namespace") == ns and ctx.owner_name(p) == obj_name(ds):
+            return p
+    return None
+
+
+# -- nodes ------------------------------------------------------------------------------------------
+def node_info(ctx: Context, node: str) -> dict:
+    n = ctx.node_by_name.get(node) or {}
+    return (n.get("status") or {}).get("nodeInfo") or {}
+
+
+def version_outlier(ctx: Context, node: str) -> Evidence | None:
+    """Evidence that NODE runs another kubelet or runtime version than most other nodes (an upgrade)."""
+    if len(ctx.nodes) < 2:
+        return None
+    for key in ("kubeletVersion", "containerRuntimeVersion"):
+        counts = Counter(str(node_info(ctx, obj_name(n)).get(key)) for n in ctx.nodes if obj_name(n) != node)
+        mine = str(node_info(ctx, node).get(key))
+        if not counts or mine in counts or mine == "None":
+            continue
+        others = counts.most_common(1)[0][0]
+        return Evidence(layout.NODES_LIST, f"node {node} {key} {mine} (other nodes: {others})", f"Node/{node}", node)
+    return None
+
+
+def node_pod_cidrs(ctx: Context, node: str) -> list[IPNet]:
+    spec = (ctx.node_by_name.get(node) or {}).get("spec") or {}
+    raw = spec.get("podCIDRs") or ([spec["podCIDR"]] if spec.get("podCIDR") else [])
+    return [n for n in (to_net(c) for c in raw) if n is not None]
+
+
+def to_net(text: object) -> IPNet | None:
+    try:
+        return ipaddress.ip_network(str(text), strict=False)
+    except ValueError:
+        return None
+
+
+def to_ip(text: object) -> IPAddr | None:
+    try:
+        return ipaddress.ip_address(str(text))
+    except ValueError:
+        return None
+
+
+def pod_ips(pod: dict) -> list[IPAddr]:
+    """The pod's own addresses (none for hostNetwork pods, whose IP is the node's)."""
+    if (pod.get("spec") or {}).get("hostNetwork"):
+        return []
+    st = pod.get("status") or {}
+    raw = [x.get("ip") for x in st.get("podIPs") or [] if isinstance(x, dict)] or [st.get("podIP")]
+    return [ip for ip in (to_ip(r) for r in raw if r) if ip is not None]
+
+
+def is_live(pod: dict) -> bool:
+    """Running or Pending (holding its IP): not Succeeded/Failed and not being deleted long ago."""
+    return (pod.get("status") or {}).get("phase") in ("Running", "Pending")
+
+
+def pod_ref(pod: dict) -> str:
+    return f"{meta(pod).get('namespace')}/Pod/{obj_name(pod)}"
+
+
+def nad_types(nad: dict) -> list[str]:
+    """Plugin binaries a NetworkAttachmentDefinition's config makes Multus exec."""
+    try:
+        raw = json.loads(str((nad.get("spec") or {}).get("config") or ""))
+    except ValueError:
+        return []
+    if not isinstance(raw, dict):
+        return []
+    cfg = parse_cni_config(json.dumps(raw), "nad.conflist" if "plugins" in raw else "nad.conf")
+    return [t for t, _ in required_plugins(cfg)]
+
+
+def pod_networks(pod: dict) -> list[tuple[str, str]]:
+    """(namespace, name) of the NetworkAttachmentDefinitions a pod asks for."""
+    ann = meta(pod).get("annotations") or {}
+    raw = str(ann.get("k8s.v1.cni.cncf.io/networks") or "").strip()
+    ns = str(meta(pod).get("namespace") or "default")
+    out: list[tuple[str, str]] = []
+    if not raw:
+        return out
+    if raw.startswith("["):
+        try:
+            items = json.loads(raw)
+        except ValueError:
+            return out
+        for it in items if isinstance(items, list) else []:
+            if isinstance(it, dict) and it.get("name"):
+                out.append((str(it.get("namespace") or ns), str(it["name"])))
+        return out
+    for part in raw.split(","):
+        part = part.strip().split("@")[0]
+        if part:
+            n, _, name = part.rpartition("/")
+            out.append((n or ns, name))
+    return out

@@ -114,9 +114,7 @@ def load_items(text: str, source: str, what: str) -> list[tuple[int, Any]]:
     return items
 
 
-def load_keyed_items(
-    text: str, source: str, key: str, what: str
-) -> tuple[dict[str, Any], list[tuple[int, Any]]]:
+def load_keyed_items(text: str, source: str, key: str, what: str) -> tuple[dict[str, Any], list[tuple[int, Any]]]:
     """A top-level JSON object and the items (with lines) of the array under KEY."""
     data = loads(text, source, what)
     if not isinstance(data, dict):
@@ -258,6 +256,4 @@ class Obj:
 
     def objs(self, key: str, what: str | None = None) -> list[Obj]:
         """The items of a list of objects; missing or null is empty."""
-        return [
-            Obj(item, self.source, self.line, what or f"{self.what}.{key}[]") for item in self.get_list(key)
-        ]
+        return [Obj(item, self.source, self.line, what or f"{self.what}.{key}[]") for item in self.get_list(key)]

@@ -71,9 +71,7 @@ def parse_birdcl_protocols(text: str, source: str = "<input>") -> BirdProtocols:
             if any(e in line for e in _CONNECT_ERRORS):
                 error = line
                 continue
-            raise ParseError(
-                f"expected the 'name proto table state since info' header, got {line[:80]!r}", source, n
-            )
+            raise ParseError(f"expected the 'name proto table state since info' header, got {line[:80]!r}", source, n)
         m = _ROW.fullmatch(line)
         if m is None:
             raise ParseError(f"expected 'name proto table state since [info]', got {line[:80]!r}", source, n)

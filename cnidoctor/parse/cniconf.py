@@ -143,9 +143,7 @@ def _ipam(v: Any) -> IpamConfig | None:
         if isinstance(rs, list):
             ranges.append(
                 tuple(
-                    IpamRange(
-                        _str(r, "subnet"), _str(r, "rangeStart"), _str(r, "rangeEnd"), _str(r, "gateway")
-                    )
+                    IpamRange(_str(r, "subnet"), _str(r, "rangeStart"), _str(r, "rangeEnd"), _str(r, "gateway"))
                     for r in rs
                     if isinstance(r, dict)
                 )
@@ -219,9 +217,7 @@ def _config(d: dict[str, Any], source: str, as_list: bool, depth: int = 0) -> Cn
             problems.append("no 'name'")
         raw_plugins = d.get("plugins")
         if raw_plugins is None:
-            problems.append(
-                "no 'plugins' list" + ("; perhaps this is a single-plugin .conf?" if "type" in d else "")
-            )
+            problems.append("no 'plugins' list" + ("; perhaps this is a single-plugin .conf?" if "type" in d else ""))
         elif not isinstance(raw_plugins, list):
             problems.append("'plugins' is not a list")
         elif not raw_plugins:
@@ -241,6 +237,7 @@ def _config(d: dict[str, Any], source: str, as_list: bool, depth: int = 0) -> Cn
     multus = None
     if plugins and plugins[0].type in _MULTUS_TYPES:
         multus = _multus(plugins[0].raw, plugins[0].type == "multus-shim", source, depth)
+    problems = list(dict.fromkeys(problems))  # a single-plugin .conf is checked as config and as plugin
     return CniConfig(name, version, as_list, tuple(plugins), multus, tuple(problems), source, raw=d)
 
 

@@ -186,9 +186,7 @@ def _route(o: Obj, line: int) -> Route:
     dst = o.req_str("dst")
     mtu = None
     metrics = o.data.get("metrics")
-    for m in (
-        [Obj(metrics, o.source, line, "route.metrics")] if isinstance(metrics, dict) else o.objs("metrics")
-    ):
+    for m in [Obj(metrics, o.source, line, "route.metrics")] if isinstance(metrics, dict) else o.objs("metrics"):
         mtu = m.get_int("mtu") if m.has("mtu") else mtu
     nexthops = tuple(
         Nexthop(

@@ -35,11 +35,7 @@ class Kubeconfig:
 
 
 def _int(v: Any) -> int | None:
-    return (
-        int(v)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) < 1e18
-        else None
-    )
+    return int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) < 1e18 else None
 
 
 def _sstr(v: Any) -> str | None:

@@ -1,0 +1,63 @@
+"""Nodes whose kernel does not forward IPv4 (or, on IPv6 clusters, IPv6) packets between interfaces."""
+
+from __future__ import annotations
+
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context
+from cnidoctor.model import Evidence, Hit
+from cnidoctor.parse.sysctl import Sysctls, parse_sysctl
+
+V4_KEYS = ("net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding")
+V6_KEY = "net.ipv6.conf.all.forwarding"
+
+
+def _ipv6_cluster(ctx: Context) -> bool:
+    """True when a node has an IPv6 pod CIDR (IPv6 or dual-stack pod network)."""
+    for n in ctx.nodes:
+        spec = n.get("spec") or {}
+        cidrs = list(spec.get("podCIDRs") or []) + [spec.get("podCIDR") or ""]
+        if any(":" in str(c) for c in cidrs):
+            return True
+    return False
+
+
+def _runtime(ctx: Context, node: str) -> str:
+    """containerRuntimeVersion of NODE, e.g. `containerd://1.7.22`."""
+    info = ((ctx.node_by_name.get(node) or {}).get("status") or {}).get("nodeInfo") or {}
+    return str(info.get("containerRuntimeVersion") or "")
+
+
+def _runtime_evidence(ctx: Context, node: str, others: list[str]) -> Evidence | None:
+    """Docker turns forwarding on: say so when the healthy nodes run Docker and this one does not."""
+    mine = _runtime(ctx, node)
+    if not mine or mine.startswith("docker") or not any(_runtime(ctx, o).startswith("docker") for o in others):
+        return None
+    return Evidence(layout.NODES_LIST, f"node {node} containerRuntimeVersion: {mine} (nodes that forward run Docker)",
+                    f"Node/{node}", node)
+
+
+def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
+    parsed: dict[str, Sysctls] = {}
+    for node in ctx.bundle.node_dirs:
+        s = ctx.parsed(node, "sysctl.txt", parse_sysctl)
+        if s is not None:
+            parsed[node] = s
+    if not parsed:
+        return None
+    keys = V4_KEYS + ((V6_KEY,) if _ipv6_cluster(ctx) else ())
+    hits: list[Hit] = []
+    for node, s in sorted(parsed.items()):
+        off = [k for k in keys if s.get_int(k) == 0]
+        if not off:
+            continue
+        evidence = [e for k in off if (e := ctx.evidence_line(node, "sysctl.txt", f"{k} =")) is not None]
+        healthy = sorted(n for n, o in parsed.items() if n != node and all(o.get_int(k) != 0 for k in off))
+        if healthy and (e := ctx.evidence_line(healthy[0], "sysctl.txt", f"{off[0]} =")) is not None:
+            evidence.append(e)
+        if (e := _runtime_evidence(ctx, node, healthy)) is not None:
+            evidence.append(e)
+        values = {"keys": " ".join(off), "keys_assign": " ".join(k + "=1" for k in off)}
+        note = f"; {', '.join(healthy[:4])} forward" if healthy else ""
+        hits.append(Hit(evidence, [f"Node/{node}"], [node], values,
+                        message=f"{node}: {' and '.join(k + '=0' for k in off)}{note}"))
+    return hits

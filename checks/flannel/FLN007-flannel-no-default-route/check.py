@@ -1,0 +1,56 @@
+"""flanneld cannot pick an interface because the node has no default route."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from cnidoctor.diagnose.context import Context
+from cnidoctor.model import Evidence, Hit
+from cnidoctor.parse.iproute import Route, parse_routes
+
+if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
+    sys.path.insert(0, str(_LIB))
+import flannel_lib as fl  # noqa: E402
+
+NO_DEFAULT = re.compile(r"(?i)unable to find default (v6 )?route|failed to get default (v6 )?interface")
+
+
+def _main_table(routes: tuple[Route, ...]) -> list[Route]:
+    return [r for r in routes if r.table == "main" and r.type == "unicast" and r.family == "inet"]
+
+
+def _route_facts(ctx: Context, node: str) -> tuple[list[Evidence], dict[str, str], bool | None]:
+    """Evidence from ip-route.json, a suggested interface, and whether a default route exists (None: unknown)."""
+    routes = ctx.parsed(node, "ip-route.json", parse_routes)
+    if routes is None:
+        return [], {}, None
+    main = _main_table(routes)
+    if any(r.dst == "default" for r in main):
+        return [], {}, True
+    connected = [r for r in main if r.scope == "link" and r.dev and not r.dev.startswith(("cni", "flannel", "veth"))]
+    shown = ", ".join(f"{r.dst} dev {r.dev}" for r in main[:4]) or "no IPv4 routes at all"
+    ev = fl.file_evidence(node, "ip-route.json", f"no default route in the main table; routes: {shown}")
+    values = {"iface": connected[0].dev} if connected and connected[0].dev else {}
+    return [ev], values, False
+
+
+def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
+    hits: dict[str, Hit] = {}
+    for ref, line, _ in fl.flannel_log_lines(ctx, NO_DEFAULT):
+        pod = ctx.pod(ref.namespace, ref.pod)
+        node = ctx.pod_node(ref.namespace, ref.pod) or "?"
+        if node in hits:
+            if len(hits[node].evidence) < 4:
+                hits[node].evidence.insert(1, fl.log_evidence(ctx, ref, line))
+            continue
+        route_ev, values, has_default = _route_facts(ctx, node)
+        if has_default and pod is not None and fl.pod_ready(pod):
+            continue  # the route is back and flannel runs: an old line from a past start
+        values = {"namespace": ref.namespace, "pod": ref.pod, "iface": "<interface of the node network>",
+                  **values, **fl.ds_values(ctx, pod)}
+        hits[node] = Hit([fl.log_evidence(ctx, ref, line), *route_ev], [f"{ref.namespace}/Pod/{ref.pod}"],
+                         [node] if node != "?" else [], values,
+                         message=f"flanneld on {node} finds no default route to choose its interface from")
+    return list(hits.values())

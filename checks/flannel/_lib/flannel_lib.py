@@ -1,0 +1,238 @@
+"""Facts the flannel checks share: where flannel runs, its net-conf.json, node leases, log lines, node files.
+
+Each flannel `check.py` puts this folder on sys.path and imports it (the catalog folder is not a package).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from cnidoctor.bundle import layout
+from cnidoctor.bundle.reader import LogLine, LogRef
+from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.model import Evidence
+
+ANNOTATION = "flannel.alpha.coreos.com/"
+PUBLIC_IP = ANNOTATION + "public-ip"
+PUBLIC_IP_OVERWRITE = ANNOTATION + "public-ip-overwrite"
+FLANNEL_NAME = re.compile(r"(kube-)?flannel|canal|rke2-canal", re.I)
+FLANNEL_IMAGE = re.compile(r"((^|/)(mirrored-flannelcni-)?flannel|/flannel/flannel|coreos/flannel)(:|@|$)", re.I)
+DEFAULT_VXLAN_PORT = 8472  # what the kernel uses when flannel asks for port 0
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+# -- where flannel runs ---------------------------------------------------------------------------
+def _containers(pod_spec: dict) -> list[dict]:
+    return [c for c in (pod_spec.get("containers") or []) if isinstance(c, dict)]
+
+
+def is_flannel_container(c: dict) -> bool:
+    return bool(FLANNEL_IMAGE.search(str(c.get("image", "")))) or c.get("name") in ("kube-flannel", "flannel")
+
+
+def flannel_daemonsets(ctx: Context) -> list[dict]:
+    """DaemonSets running flanneld (kube-flannel-ds, canal, rke2-canal, ...)."""
+    out = []
+    for ds in ctx.daemonsets:
+        spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
+        if any(is_flannel_container(c) for c in _containers(spec)):
+            out.append(ds)
+    return out
+
+
+def is_flannel_pod(ctx: Context, pod: dict) -> bool:
+    if any(is_flannel_container(c) for c in _containers(pod.get("spec") or {})):
+        return True
+    owner = ctx.owner_name(pod) or ""
+    return bool(FLANNEL_NAME.match(owner) or FLANNEL_NAME.match(obj_name(pod)))
+
+
+def flannel_pods(ctx: Context) -> list[dict]:
+    return [p for p in ctx.pods if is_flannel_pod(ctx, p)]
+
+
+def flannel_pod_on(ctx: Context, node: str) -> dict | None:
+    for p in ctx.pods_by_node.get(node, []):
+        if is_flannel_pod(ctx, p):
+            return p
+    return None
+
+
+def flannel_container_name(pod: dict) -> str:
+    for c in _containers(pod.get("spec") or {}):
+        if is_flannel_container(c):
+            return str(c.get("name"))
+    return "kube-flannel"
+
+
+def pod_ready(pod: dict) -> bool:
+    conds = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds if isinstance(c, dict))
+
+
+def pod_ref(pod: dict) -> str:
+    return f"{meta(pod).get('namespace')}/Pod/{obj_name(pod)}"
+
+
+def is_flannel_log(ctx: Context, ref: LogRef) -> bool:
+    pod = ctx.pod(ref.namespace, ref.pod)
+    if pod is not None:
+        return is_flannel_pod(ctx, pod)
+    return bool(FLANNEL_NAME.match(ref.pod))
+
+
+def flannel_log_lines(ctx: Context, pattern: re.Pattern) -> Iterator[tuple[LogRef, LogLine, re.Match]]:
+    """Lines of flanneld's container logs (current and previous) matching PATTERN."""
+    for ref in ctx.bundle.logs:
+        if not is_flannel_log(ctx, ref):
+            continue
+        for line in ctx.bundle.stream_log(ref):
+            if line.container in ("install-cni", "install-cni-plugin"):
+                continue
+            m = pattern.search(line.text)
+            if m:
+                yield ref, line, m
+
+
+def log_evidence(ctx: Context, ref: LogRef, line: LogLine) -> Evidence:
+    return Evidence(ref.path, line.text.strip()[:400], f"{ref.namespace}/Pod/{ref.pod}",
+                    ctx.pod_node(ref.namespace, ref.pod), line.lineno)
+
+
+# -- configuration --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NetConf:
+    """flannel's net-conf.json, from the ConfigMap that carries it."""
+
+    namespace: str
+    configmap: str
+    network: Network | None
+    ipv6_network: Network | None
+    backend: str | None
+    vni: int | None
+    port: int | None
+    raw: dict
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/ConfigMap/{self.configmap}"
+
+    @property
+    def path(self) -> str:
+        return layout.namespaced_list(self.namespace, "configmaps")
+
+
+def _net(value: object) -> Network | None:
+    try:
+        return ipaddress.ip_network(str(value), strict=False) if value else None
+    except ValueError:
+        return None
+
+
+def net_conf(ctx: Context) -> NetConf | None:
+    """The first ConfigMap holding a parseable `net-conf.json` (kube-flannel-cfg, canal-config, ...)."""
+    for cm in ctx.configmaps:
+        data = cm.get("data") if isinstance(cm.get("data"), dict) else {}
+        text = data.get("net-conf.json") or data.get("net-conf") or ""
+        if not text:
+            continue
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            continue
+        if not isinstance(doc, dict):
+            continue
+        backend = doc.get("Backend") if isinstance(doc.get("Backend"), dict) else {}
+        return NetConf(
+            namespace=str(meta(cm).get("namespace")),
+            configmap=obj_name(cm),
+            network=_net(doc.get("Network")),
+            ipv6_network=_net(doc.get("IPv6Network")),
+            backend=str(backend.get("Type") or "udp").lower() if backend or "Backend" in doc else None,
+            vni=int(backend["VNI"]) if isinstance(backend.get("VNI"), int) else None,
+            port=int(backend["Port"]) if isinstance(backend.get("Port"), int) else None,
+            raw=doc,
+        )
+    return None
+
+
+def controller_manager_args(ctx: Context) -> list[tuple[dict, list[str]]]:
+    """kube-controller-manager pods and their command-line flags."""
+    out = []
+    for p in ctx.pods:
+        if not obj_name(p).startswith("kube-controller-manager"):
+            continue
+        args: list[str] = []
+        for c in _containers(p.get("spec") or {}):
+            args += [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]
+        out.append((p, args))
+    return out
+
+
+def flag(args: list[str], name: str) -> str | None:
+    """Value of `--name=value` (or a bare `--name`, as "true")."""
+    for a in args:
+        if a == f"--{name}":
+            return "true"
+        if a.startswith(f"--{name}="):
+            return a.split("=", 1)[1]
+    return None
+
+
+# -- nodes ----------------------------------------------------------------------------------------
+def pod_cidrs(node: dict) -> list[Network]:
+    spec = node.get("spec") or {}
+    raw = list(spec.get("podCIDRs") or []) or ([spec["podCIDR"]] if spec.get("podCIDR") else [])
+    return [n for n in (_net(r) for r in raw) if n is not None]
+
+
+def annotations(node: dict) -> dict[str, str]:
+    ann = meta(node).get("annotations")
+    return {str(k): str(v) for k, v in ann.items()} if isinstance(ann, dict) else {}
+
+
+def node_addresses(node: dict, kind: str | None = None) -> list[str]:
+    addrs = (node.get("status") or {}).get("addresses") or []
+    return [str(a.get("address")) for a in addrs
+            if isinstance(a, dict) and a.get("address") and (kind is None or a.get("type") == kind)]
+
+
+def node_evidence(node: str, excerpt: str) -> Evidence:
+    return Evidence(layout.NODES_LIST, excerpt[:400], f"Node/{node}", node)
+
+
+def file_evidence(node: str, name: str, excerpt: str, line: int | None = None) -> Evidence:
+    return Evidence(layout.node_file(node, name), excerpt[:400], f"Node/{node}", node, line)
+
+
+def ds_of(ctx: Context, pod: dict | None) -> dict | None:
+    """The flannel DaemonSet owning POD (or the only flannel DaemonSet)."""
+    dss = flannel_daemonsets(ctx)
+    if pod is not None:
+        owner = ctx.owner_name(pod)
+        for ds in dss:
+            if obj_name(ds) == owner and meta(ds).get("namespace") == meta(pod).get("namespace"):
+                return ds
+    return dss[0] if len(dss) == 1 else None
+
+
+def ds_values(ctx: Context, pod: dict | None = None) -> dict[str, str]:
+    """`{namespace}`, `{ds}`, `{container}`, `{container_index}` and `{args_field}` (where flanneld's flags are)
+    of the flannel DaemonSet, for remediation commands."""
+    ds = ds_of(ctx, pod)
+    if ds is None:
+        return {}
+    spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
+    containers = _containers(spec)
+    idx = next((i for i, c in enumerate(containers) if is_flannel_container(c)), 0)
+    return {
+        "namespace": str(meta(ds).get("namespace")),
+        "ds": obj_name(ds),
+        "container": str(containers[idx].get("name")) if containers else "kube-flannel",
+        "container_index": str(idx),
+        "args_field": "args" if containers and containers[idx].get("args") else "command",
+    }

@@ -265,3 +265,75 @@ def pod_networks(pod: dict) -> list[tuple[str, str]]:
             n, _, name = part.rpartition("/")
             out.append((n or ns, name))
     return out
+
+
+# -- IPAM exhaustion -------------------------------------------------------------------------------
+EXHAUSTED = re.compile(r"no IP addresses available in (?:range set: (?P<start>[0-9a-fA-F.:]+)-(?P<end>[0-9a-fA-F.:]+)"
+                       r"|network: (?P<network>[\w.-]+))")
+_TEARDOWN_TROUBLE = re.compile(
+    r"(?i)(containerd|crio|docker(shim)?)\.sock: connect: connection refused|Failed to stop sandbox|"
+    r"StopPodSandbox .*failed|KillPodSandbox .*failed|failed to destroy network for sandbox|"
+    r"failed to teardown|failed to tear down")
+
+
+@dataclass
+class RangeUse:
+    """One node whose host-local range reported exhaustion, and how its addresses are really used."""
+
+    node: str
+    errors: list[Occurrence]
+    range_text: str  # "10.244.1.1-10.244.1.254" or the network name
+    capacity: int | None  # addresses in the range
+    network: str | None  # the host-local network directory (/var/lib/cni/networks/<network>)
+    reservations: list | None  # cniipam.Reservation in the range; None without cni-ipam.txt
+    live: list[tuple[dict, IPAddr]]  # running/pending pods on the node holding an address of the range
+    leaked: list  # reservations no live pod holds
+    teardown: Evidence | None  # kubelet.log line showing sandboxes torn down without the runtime
+
+    @property
+    def used(self) -> int:
+        return len(self.reservations) if self.reservations is not None else (self.capacity or 0)
+
+
+def _between(ip: object, start: IPAddr | None, end: IPAddr | None) -> bool:
+    a = to_ip(ip) if not isinstance(ip, ipaddress.IPv4Address | ipaddress.IPv6Address) else ip
+    return bool(a and start and end and a.version == start.version == end.version and start <= a <= end)
+
+
+def exhausted_ranges(ctx: Context) -> list[RangeUse]:
+    """Nodes whose host-local IPAM reported `no IP addresses available`, with the range's real use."""
+    from cnidoctor.parse.cniipam import parse_cni_ipam
+
+    by_node: dict[str, list[Occurrence]] = {}
+    for occ in cni_errors(ctx, EXHAUSTED):
+        if occ.node:
+            by_node.setdefault(occ.node, []).append(occ)
+    out = []
+    for node, occs in sorted(by_node.items()):
+        m = occs[0].match
+        start, end = to_ip(m["start"]), to_ip(m["end"])
+        ranged = _between(start, start, end)
+        capacity = int(end) - int(start) + 1 if ranged else None  # type: ignore[arg-type]
+        ipam = ctx.parsed(node, "cni-ipam.txt", parse_cni_ipam)
+        network, reservations = m["network"], None
+        if ipam is not None:
+            best: tuple[int, str | None, list] = (-1, None, [])
+            for net, res in ipam.networks.items():
+                mine = [r for r in res if (_between(r.ip, start, end) if ranged else net == network)]
+                if len(mine) > best[0]:
+                    best = (len(mine), net, mine)
+            if best[1] is not None:
+                network, reservations = best[1], best[2]
+        live = [(p, ip) for p in ctx.pods_by_node.get(node, []) if is_live(p) for ip in pod_ips(p)
+                if not ranged or _between(ip, start, end)]
+        live_ips = {str(ip) for _, ip in live}
+        leaked = [r for r in reservations or [] if r.ip not in live_ips]
+        teardown = None
+        text = ctx.node_file(node, "kubelet.log") or ""
+        for i, line in enumerate(text.splitlines(), start=1):
+            if _TEARDOWN_TROUBLE.search(line):
+                teardown = Evidence(layout.node_file(node, "kubelet.log"), line.strip()[:400], f"Node/{node}", node, i)
+                break
+        rt = f"{m['start']}-{m['end']}" if m["start"] else str(m["network"])
+        out.append(RangeUse(node, occs, rt, capacity, network, reservations, live, leaked, teardown))
+    return out

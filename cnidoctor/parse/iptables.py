@@ -107,35 +107,21 @@ class IptablesSave:
         return tuple(r for c in self.chains() for r in c.rules)
 
 
+_TOKEN = re.compile(r'(?:"(?:[^"\\]|\\.|\\\Z)*(?:"|\Z)|[^\s"]+)+', re.S)
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.|\\\Z)*)(?:"|\Z)', re.S)
+_ESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def _unquote(m: re.Match[str]) -> str:
+    inner = m.group(1)
+    return _ESCAPE.sub(r"\1", inner) if "\\" in inner else inner
+
+
 def tokenize(text: str) -> list[str]:
     """Split a rule as iptables-restore does: on whitespace, with "double quotes" and backslash escapes."""
-    tokens: list[str] = []
-    buf: list[str] = []
-    in_token = quoted = False
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if quoted:
-            if c == "\\" and i + 1 < len(text):
-                i += 1
-                buf.append(text[i])
-            elif c == '"':
-                quoted = False
-            else:
-                buf.append(c)
-        elif c == '"':
-            quoted = in_token = True
-        elif c.isspace():
-            if in_token:
-                tokens.append("".join(buf))
-                buf, in_token = [], False
-        else:
-            buf.append(c)
-            in_token = True
-        i += 1
-    if in_token:
-        tokens.append("".join(buf))
-    return tokens
+    if '"' not in text:
+        return text.split()
+    return [_QUOTED.sub(_unquote, tok) if '"' in tok else tok for tok in _TOKEN.findall(text)]
 
 
 def _backend(tool: str, version: str, paren: str | None) -> str:

@@ -3,6 +3,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from parse_testlib import case_file, data, needs_netns, netns
 
 from cnidoctor.parse.errors import ParseError
@@ -120,6 +122,40 @@ def test_tokenize():
     assert tokenize('-m comment --comment "a \\"b\\" c" -j X') == ["-m", "comment", "--comment", 'a "b" c', "-j", "X"]
     assert tokenize('--comment ""') == ["--comment", ""]
     assert tokenize('--comment "open') == ["--comment", "open"]
+
+
+def _reference_tokenize(text: str) -> list[str]:
+    """Character by character: whitespace separates, "..." quotes, backslash escapes inside quotes."""
+    tokens, buf, in_token, quoted, i = [], [], False, False, 0
+    while i < len(text):
+        c = text[i]
+        if quoted:
+            if c == "\\" and i + 1 < len(text):
+                i += 1
+                buf.append(text[i])
+            elif c == '"':
+                quoted = False
+            else:
+                buf.append(c)
+        elif c == '"':
+            quoted = in_token = True
+        elif c.isspace():
+            if in_token:
+                tokens.append("".join(buf))
+                buf, in_token = [], False
+        else:
+            buf.append(c)
+            in_token = True
+        i += 1
+    if in_token:
+        tokens.append("".join(buf))
+    return tokens
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=' a-"\\\t\n', max_size=30))
+def test_tokenize_matches_reference(text):
+    assert tokenize(text) == _reference_tokenize(text)
 
 
 @pytest.mark.parametrize(

@@ -337,3 +337,30 @@ def exhausted_ranges(ctx: Context) -> list[RangeUse]:
         rt = f"{m['start']}-{m['end']}" if m["start"] else str(m["network"])
         out.append(RangeUse(node, occs, rt, capacity, network, reservations, live, leaked, teardown))
     return out
+
+
+# -- which CNI a config belongs to, and which CNIs are deployed -------------------------------------
+_RUNTIME_DEFAULT = re.compile(r"(?i)containerd-net|podman|cri-?o|mynet|k8s-pod-network-bridge|cni0-bridge|loopback")
+
+
+def config_family(cfg: CniConfig) -> str | None:
+    """The CNI project a config file belongs to, from its first plugin (None for plain reference plugins)."""
+    return family_of(cfg.types[0]) if cfg.types else None
+
+
+def deployed_cnis(ctx: Context) -> dict[str, dict]:
+    """CNI family -> the DaemonSet that runs its agent (from DaemonSet names and images)."""
+    out: dict[str, dict] = {}
+    for ds in ctx.daemonsets:
+        spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
+        text = obj_name(ds) + " " + " ".join(str(c.get("image", "")) for c in spec.get("containers") or [])
+        fam = family_of(text)
+        if fam and not obj_name(ds).startswith("kube-proxy"):
+            out.setdefault(fam, ds)
+    return out
+
+
+def runtime_default_config(name: str, cfg: CniConfig) -> bool:
+    """A config a container runtime or its packaging installs by itself (containerd, CRI-O, podman)."""
+    only_reference = config_family(cfg) is None
+    return only_reference and bool(_RUNTIME_DEFAULT.search(name) or _RUNTIME_DEFAULT.search(cfg.name or ""))

@@ -1,0 +1,51 @@
+"""The same IP on two running pods (one pass, keyed by address)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.model import Evidence, Hit
+
+
+def _helpers():  # noqa: ANN202 - the shared module of the GEN0xx checks
+    name = "cnidoctor_checks_cnilayer"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().parents[1] / "GEN049-cni-layer-helpers" / "cnilayer.py")
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return sys.modules[name]
+
+
+cl = _helpers()
+
+def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
+    if not ctx.has_resource("pods"):
+        return None
+    holders: dict[str, list[dict]] = defaultdict(list)
+    for pod in ctx.pods:
+        if cl.is_live(pod):
+            for ip in cl.pod_ips(pod):
+                holders[str(ip)].append(pod)
+    hits = []
+    for ip, pods in sorted(holders.items()):
+        if len(pods) < 2:
+            continue
+        evidence, objects, nodes = [], [], []
+        for p in pods:
+            ns, node = str(meta(p).get("namespace")), (p.get("spec") or {}).get("nodeName")
+            evidence.append(Evidence(layout.namespaced_list(ns, "pods"),
+                                     f"{ns}/{obj_name(p)} on {node or '?'}: podIP {ip}", cl.pod_ref(p), node))
+            objects.append(cl.pod_ref(p))
+            if node:
+                nodes.append(node)
+        first = pods[-1]
+        values = {"ip": ip, "namespace": str(meta(first).get("namespace")), "pod": obj_name(first)}
+        hits.append(Hit(evidence, objects, sorted(set(nodes)), values,
+                        f"{ip} is held by {len(pods)} pods: {', '.join(o.split('/Pod/')[1] for o in objects)}"))
+    return hits

@@ -236,3 +236,37 @@ def ds_values(ctx: Context, pod: dict | None = None) -> dict[str, str]:
         "container_index": str(idx),
         "args_field": "args" if containers and containers[idx].get("args") else "command",
     }
+
+
+# -- the flannel CNI plugin's own failure -----------------------------------------------------------
+SUBNET_ENV_MISSING = re.compile(r"subnet\.env: no such file or directory|loadFlannelSubnetEnv failed")
+
+
+def subnet_env_failures(ctx: Context) -> dict[str, list[Evidence]]:
+    """Per node, sandbox errors saying /run/flannel/subnet.env is missing (events, then kubelet.log)."""
+    out: dict[str, list[Evidence]] = {}
+    for ev in ctx.events:
+        msg = str(ev.get("message") or "")
+        inv = ev.get("involvedObject") or {}
+        if not SUBNET_ENV_MISSING.search(msg) or inv.get("kind") != "Pod":
+            continue
+        ns, name = str(inv.get("namespace") or meta(ev).get("namespace")), str(inv.get("name"))
+        node = ctx.pod_node(ns, name) or str((ev.get("source") or {}).get("host") or "")
+        if node:
+            excerpt = f"{ev.get('type', '')} {ev.get('reason')} {ns}/Pod/{name}: {msg}"
+            out.setdefault(node, []).append(Evidence(layout.namespaced_list(ns, "events"), excerpt[:500],
+                                                     f"{ns}/Pod/{name}", node))
+    for node in ctx.bundle.node_dirs:
+        if node in out:
+            continue
+        for i, line in enumerate((ctx.node_file(node, "kubelet.log") or "").splitlines(), start=1):
+            if SUBNET_ENV_MISSING.search(line):
+                out[node] = [file_evidence(node, "kubelet.log", line.strip(), i)]
+                break
+    return out
+
+
+def flannel_cni_files(ctx: Context, node: str) -> list[str]:
+    """Names of flannel CNI config files in the node's net.d."""
+    files = ctx.node_files(node, layout.CNI_NET_D + "/")
+    return sorted(n for n, text in files.items() if "/" not in n and ("flannel" in n or '"flannel"' in text))

@@ -78,10 +78,15 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if occ.pod and occ.pod not in m.pods:
             m.pods.append(occ.pod)
 
-    # Node state: every binary the node's selected config (and its Multus delegates) needs.
+    # Node state: every binary the node's selected config (and its Multus delegates) needs; a leftover
+    # config of a CNI that is not deployed is GEN005's finding, not a missing binary.
+    deployed = cl.deployed_cnis(ctx)
     for node in ctx.node_names:
         sel, bins = cl.net_d(ctx, node), cl.cni_bin(ctx, node)
         if not sel or not sel.config or bins is None or not bins.dirs:
+            continue
+        fam = cl.config_family(sel.config)
+        if deployed and fam is not None and fam not in deployed:
             continue
         for plugin, role in cl.required_plugins(sel.config):
             if bins.has(plugin):

@@ -58,7 +58,7 @@ def _hit(ctx: Context, node: str, sel, intended: str, deployed: dict, selections
         kind = "a config the deployed CNI did not write"
         why = "written by hand or by another installer"
     path = layout.node_file(node, f"{layout.CNI_NET_D}/{rogue}")
-    desc = f"{', '.join(cfg.types)}" + (f", {cfg.ipam.type} {' '.join(subnets)}" if cfg.ipam else "")
+    desc = ", ".join([*cfg.types, *([f"{cfg.ipam.type} {' '.join(subnets)}".strip()] if cfg.ipam else [])])
     evidence = [Evidence(path, f"{rogue} ({desc}) sorts before {intended}: the runtime uses {rogue} as the pod "
                                f"network on {node}", f"Node/{node}", node, 1)]
     others = sorted(n for n, s in selections.items() if n != node and s.selected == intended)

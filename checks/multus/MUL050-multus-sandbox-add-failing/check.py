@@ -1,0 +1,42 @@
+"""Sandbox creation fails inside Multus itself (not in a delegate plugin it called)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+from cnidoctor.diagnose.context import Context
+from cnidoctor.model import Hit
+
+
+def _shared():  # noqa: ANN202 - checks/multus/_multus.py, shared by the MULxxx checks
+    name = "cnidoctor_checks_multus_shared"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "_multus.py")
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return sys.modules[name]
+
+
+mx = _shared()
+SANDBOX = re.compile(r'plugin type="(?P<plugin>multus(?:-shim)?)"|\bMultus: \[|CmdAdd \(shim\)')
+WHERE = re.compile(r"FailedCreatePodSandBox|RunPodSandbox|CreatePodSandbox|failed to (setup|set up) network")
+
+
+def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
+    hits = []
+    for m in mx.find_messages(ctx, SANDBOX, logs=False):
+        own = mx.multus_own_error(m.text)
+        if own is None or not WHERE.search(m.text):
+            continue
+        values = {"plugin": m.groups.get("plugin") or "multus"}
+        if m.pod:
+            values.update(namespace=m.pod[0], pod=m.pod[1])
+        if m.node:
+            values["node"] = m.node
+        tail = " ".join(own.split())[-200:].rstrip("'\" ")
+        objects = [f"{m.pod[0]}/Pod/{m.pod[1]}"] if m.pod else []
+        hits.append(Hit([m.evidence], objects, [m.node] if m.node else [], values, f"Multus failed: …{tail}"))
+    return hits

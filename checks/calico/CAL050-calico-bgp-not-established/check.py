@@ -1,0 +1,53 @@
+"""BGP sessions of calico-node that are not Established: readiness-probe events and `birdcl show protocols`."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context
+from cnidoctor.model import Evidence, Hit
+from cnidoctor.parse.birdcl import parse_birdcl_protocols
+
+
+def _lib() -> ModuleType:
+    name = "cnidoctor_checks_calico_lib"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "_lib/calico.py")
+        assert spec and spec.loader
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+PROBE = re.compile(r"BIRD is not ready: (?P<detail>BGP not established with (?P<peers>\S+)|Error querying BIRD[^\n]*)")
+
+
+def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
+    lib = _lib()
+    hits = []
+    for ev in lib.events(ctx, "Unhealthy", PROBE):
+        m = PROBE.search(ev.message)
+        values = {"namespace": ev.namespace, "pod": ev.name, **({"node": ev.node} if ev.node else {})}
+        hits.append(Hit([ev.evidence()], [ev.obj], [ev.node] if ev.node else [], values,
+                        f"{ev.name}: {m.group('detail') if m else 'BIRD not ready'}"))
+    agents = lib.calico_node_pod_on(ctx)
+    for node in ctx.bundle.node_dirs:
+        bird = ctx.parsed(node, "birdcl-protocols.txt", parse_birdcl_protocols)
+        down = [p for p in (bird.bgp() if bird else ()) if not p.established]
+        if not down:
+            continue
+        path = layout.node_file(node, "birdcl-protocols.txt")
+        ev = [Evidence(path, f"{p.name} {p.proto} {p.table} {p.state} {p.since} {p.info}".strip(), f"Node/{node}",
+                       node, p.line) for p in down]
+        pod = agents.get(node)
+        values = {"node": node}
+        if pod:
+            values.update({"pod": pod["metadata"]["name"], "namespace": str(pod["metadata"].get("namespace"))})
+        hits.append(Hit(ev, [f"Node/{node}"], [node], values,
+                        f"{node}: {len(down)} BGP session(s) not Established"))
+    return hits

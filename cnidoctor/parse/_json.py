@@ -15,7 +15,7 @@ from cnidoctor.parse.errors import ParseError
 
 _DECODER = json.JSONDecoder()
 _WS = re.compile(r"[ \t\n\r]*")
-_INT = re.compile(r"-?[0-9]+")
+_INT = re.compile(r"-?[0-9]{1,40}")
 
 
 class _Lines:
@@ -53,6 +53,8 @@ def _decode_at(text: str, i: int, source: str, lines: _Lines) -> tuple[Any, int]
         raise ParseError(f"invalid JSON: {exc.msg}", source, exc.lineno) from None
     except RecursionError:
         raise ParseError("invalid JSON: nested too deeply", source, lines.at(i)) from None
+    except ValueError as exc:  # e.g. an integer literal longer than int() accepts
+        raise ParseError(f"invalid JSON: {str(exc)[:80]}", source, lines.at(i)) from None
 
 
 def kind(value: Any) -> str:
@@ -79,6 +81,8 @@ def loads(text: str, source: str, what: str) -> Any:
         raise ParseError(f"invalid JSON: {exc.msg}", source, exc.lineno) from None
     except RecursionError:
         raise ParseError("invalid JSON: nested too deeply", source, None) from None
+    except ValueError as exc:  # e.g. an integer literal longer than int() accepts
+        raise ParseError(f"invalid JSON: {str(exc)[:80]}", source, None) from None
 
 
 def _scan_array(text: str, i: int, source: str, lines: _Lines, out: list[tuple[int, Any]]) -> int:

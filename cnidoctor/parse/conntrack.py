@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from cnidoctor.parse.errors import ParseError
 
-_PAIR = re.compile(r"([A-Za-z_]+)=(\d+)")
+_PAIR = re.compile(r"([A-Za-z_]+)=(\d{1,40})(?!\d)")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cnidoctor.parse._text import to_int
 from cnidoctor.parse.errors import ParseError
 
 
@@ -42,10 +43,12 @@ def parse_lsmod(text: str, source: str = "<input>") -> Modules:
         fields = raw.split()
         if not fields or fields[0] == "Module" or raw.lstrip().startswith("#"):
             continue
-        if len(fields) < 3 or not fields[1].isdigit() or not fields[2].lstrip("-").isdigit():
+        size = to_int(fields[1]) if len(fields) >= 3 else None
+        count = to_int(fields[2]) if len(fields) >= 3 else None
+        if size is None or count is None:
             raise ParseError(f"expected 'name size count [users]', got {raw.strip()[:80]!r}", source, n)
         users: tuple[str, ...] = ()
         if len(fields) > 3 and fields[3] not in ("-", "[permanent]"):
             users = tuple(u for u in fields[3].split(",") if u and u != "[permanent]")
-        out.append(Module(fields[0], int(fields[1]), int(fields[2]), users, n))
+        out.append(Module(fields[0], size, count, users, n))
     return Modules(tuple(out))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cnidoctor.parse._text import to_int
 from cnidoctor.parse.errors import ParseError
 
 _LINE = re.compile(r"(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)")
@@ -47,11 +48,11 @@ def parse_subnet_env(text: str, source: str = "<input>") -> FlannelSubnetEnv:
         lines[m.group(1)] = n
     mtu = None
     if values.get("FLANNEL_MTU"):
-        if not values["FLANNEL_MTU"].isdigit():
+        mtu = to_int(values["FLANNEL_MTU"])
+        if mtu is None or mtu < 0:
             raise ParseError(
                 f"FLANNEL_MTU should be a number, got {values['FLANNEL_MTU']!r}", source, lines["FLANNEL_MTU"]
             )
-        mtu = int(values["FLANNEL_MTU"])
     ipmasq = None
     if "FLANNEL_IPMASQ" in values:
         ipmasq = _bool(values["FLANNEL_IPMASQ"], source, lines["FLANNEL_IPMASQ"])

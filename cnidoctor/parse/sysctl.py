@@ -6,10 +6,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cnidoctor.parse._text import to_int
 from cnidoctor.parse.errors import ParseError
 
 _LINE = re.compile(r"([A-Za-z0-9_][^\s=]*)\s*=\s?(.*)")
-_INT = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Sysctls:
     def get_int(self, key: str) -> int | None:
         """The value as an integer; None if missing or not a single integer."""
         v = self.values.get(key)
-        return int(v) if v is not None and _INT.fullmatch(v) else None
+        return to_int(v) if v is not None else None
 
     def __contains__(self, key: object) -> bool:
         return key in self.values
@@ -58,7 +58,7 @@ def _int(sysctls: Sysctls | Mapping[str, str], key: str) -> int | None:
     if isinstance(sysctls, Sysctls):
         return sysctls.get_int(key)
     v = sysctls.get(key)
-    return int(v) if v is not None and _INT.fullmatch(v.strip()) else None
+    return to_int(v) if isinstance(v, str) else None
 
 
 def effective_rp_filter(sysctls: Sysctls | Mapping[str, str], iface: str) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from cnidoctor.parse.errors import ParseError
 
-_RELEASE = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+_RELEASE = re.compile(r"(\d{1,9})\.(\d{1,9})(?:\.(\d{1,9}))?")
 
 
 @dataclass(frozen=True)

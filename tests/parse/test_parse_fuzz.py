@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from parse_testlib import DATA
@@ -187,3 +188,28 @@ def test_fuzz_select_default(files: dict[str, str]) -> None:
 def test_fuzz_effective_rp_filter(values: dict[str, str], iface: str) -> None:
     values["net.ipv4.conf.all.rp_filter"] = values.get("net.ipv4.conf.all.rp_filter", "1")
     assert isinstance(sysctl.effective_rp_filter(values, iface), int)
+
+
+HUGE = "9" * 5000  # int() refuses strings longer than 4300 digits
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_huge_numbers_are_parse_errors_or_values(name):
+    parser = ALL[name][0]
+    for text in (
+        HUGE,
+        f"[{HUGE}]",
+        f'[{{"dst": "x", "metric": "{HUGE}"}}]',
+        f":INPUT ACCEPT [{HUGE}:0]\n",
+        f"cpu=0 found={HUGE}\n",
+        f"Module Size Used by\nx {HUGE} 0\n",
+        f"FLANNEL_MTU={HUGE}\n",
+        f"Linux n {HUGE}.1.2 #1 x86_64\n",
+    ):
+        _check(parser, text)
+
+
+def test_huge_numbers_in_getters():
+    s = sysctl.parse_sysctl(f"net.ipv4.conf.all.rp_filter = {HUGE}\n")
+    assert s.get_int("net.ipv4.conf.all.rp_filter") is None
+    assert sysctl.effective_rp_filter(s, "eth0") == 0

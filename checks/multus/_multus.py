@@ -445,3 +445,27 @@ def pod_line(c: ContainerState) -> str:
 
 def owner_daemonset(ctx: Context, pod: dict) -> str:
     return ctx.owner_name(pod) or obj_name(pod).rsplit("-", 1)[0]
+
+
+def unwired_pods(ctx: Context, node: str) -> list[tuple[dict, list[NetRequest]]]:
+    """Running pods on NODE whose requested networks are missing from their network-status."""
+    out = []
+    for pod in ctx.pods_by_node.get(node, []):
+        requests = requested_networks(pod)
+        if not requests or not pod_started(pod) or host_network(pod):
+            continue
+        status = network_status(pod)
+        missing = [r for r in requests if status is None or not status_has(status, r)]
+        if missing:
+            out.append((pod, missing))
+    return out
+
+
+def unwired_evidence(pod: dict, missing: list[NetRequest]) -> Evidence:
+    ns, name = pod_ns(pod), obj_name(pod)
+    status = network_status(pod)
+    shown = ("no network-status annotation" if status is None else
+             "network-status lists only " + (", ".join(f"{e.get('interface')} ({e.get('name')})" for e in status)
+                                             or "nothing"))
+    return Evidence(layout.namespaced_list(ns, "pods"), f"{ns}/Pod/{name} on {pod_node(pod)} (Running) requests "
+                    f"{', '.join(r.ref for r in missing)}: {shown}", f"{ns}/Pod/{name}", pod_node(pod))

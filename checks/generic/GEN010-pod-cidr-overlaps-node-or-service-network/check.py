@@ -1,0 +1,154 @@
+"""The pod network contains node addresses, or overlaps the Service range."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.model import Evidence, Hit
+
+
+def _helpers():  # noqa: ANN202 - the shared module of the GEN0xx checks
+    name = "cnidoctor_checks_cnilayer"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().parents[1] / "GEN049-cni-layer-helpers" / "cnilayer.py")
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return sys.modules[name]
+
+
+cl = _helpers()
+
+
+@dataclass(frozen=True)
+class Range:
+    net: object  # ipaddress network
+    what: str  # "IPPool default-ipv4-ippool cidr 192.168.0.0/16"
+    path: str
+    obj: str | None
+    edit: str  # the command that shows where it is set
+    allocated: bool = False  # a node's own range (not a pool)
+
+
+def _args(pod: dict) -> list[str]:
+    return [str(a) for c in (pod.get("spec") or {}).get("containers") or []
+            for a in (c.get("command") or []) + (c.get("args") or [])]
+
+
+def _flag_ranges(ctx: Context, component: str, flag: str, edit: str) -> list[Range]:
+    out = []
+    for p in ctx.pods:
+        if not obj_name(p).startswith(component):
+            continue
+        ns = str(meta(p).get("namespace"))
+        for a in _args(p):
+            if a.startswith(flag + "="):
+                for v in a.split("=", 1)[1].split(","):
+                    net = cl.to_net(v)
+                    if net:
+                        out.append(Range(net, f"{obj_name(p)} {flag}={v}", layout.namespaced_list(ns, "pods"),
+                                         f"{ns}/Pod/{obj_name(p)}", edit))
+        if out:
+            return out
+    return out
+
+
+def pod_ranges(ctx: Context) -> list[Range]:
+    cm_edit = "sudo grep -n cluster-cidr /etc/kubernetes/manifests/kube-controller-manager.yaml"
+    out = _flag_ranges(ctx, "kube-controller-manager", "--cluster-cidr", cm_edit)
+    for cm in ctx.configmaps:
+        data, ns = cm.get("data") or {}, str(meta(cm).get("namespace"))
+        path, ref = layout.namespaced_list(ns, "configmaps"), f"{ns}/ConfigMap/{obj_name(cm)}"
+        if "net-conf.json" in data:
+            try:
+                nets = [json.loads(data["net-conf.json"]).get(k) for k in ("Network", "IPv6Network")]
+            except (ValueError, AttributeError):
+                nets = []
+            for v in nets:
+                if cl.to_net(v):
+                    out.append(Range(cl.to_net(v), f"{obj_name(cm)} net-conf.json Network {v}", path, ref,
+                                     f"kubectl -n {ns} get configmap {obj_name(cm)} -o yaml"))
+        if data.get("ipam", "cluster-pool") == "cluster-pool" and obj_name(cm) == "cilium-config":
+            for key in ("cluster-pool-ipv4-cidr", "cluster-pool-ipv6-cidr"):
+                for v in str(data.get(key) or "").replace(",", " ").split():
+                    if cl.to_net(v):
+                        out.append(Range(cl.to_net(v), f"cilium-config {key} {v}", path, ref,
+                                         f"kubectl -n {ns} get configmap cilium-config -o yaml | grep cluster-pool"))
+    for pool in ctx.resource("ippools.crd.projectcalico.org"):
+        spec = pool.get("spec") or {}
+        if not spec.get("disabled") and cl.to_net(spec.get("cidr")):
+            out.append(Range(cl.to_net(spec["cidr"]), f"IPPool {obj_name(pool)} cidr {spec['cidr']}",
+                             layout.cluster_list("ippools.crd.projectcalico.org"), f"IPPool/{obj_name(pool)}",
+                             f"kubectl get ippools.crd.projectcalico.org {obj_name(pool)} -o yaml"))
+    for node in ctx.node_names:
+        for net in cl.node_pod_cidrs(ctx, node):
+            out.append(Range(net, f"node {node} podCIDR {net}", layout.NODES_LIST, f"Node/{node}",
+                             "kubectl get nodes -o custom-columns=NAME:.metadata.name,PODCIDRS:.spec.podCIDRs", True))
+    for cn in ctx.resource("ciliumnodes.cilium.io"):
+        for v in ((cn.get("spec") or {}).get("ipam") or {}).get("podCIDRs") or []:
+            if cl.to_net(v):
+                out.append(Range(cl.to_net(v), f"CiliumNode {obj_name(cn)} podCIDR {v}",
+                                 layout.cluster_list("ciliumnodes.cilium.io"), f"CiliumNode/{obj_name(cn)}",
+                                 "kubectl get ciliumnodes -o yaml | grep -A2 podCIDRs", True))
+    return out
+
+
+def _overlap(a, b) -> bool:  # noqa: ANN001
+    return a.version == b.version and a.overlaps(b)
+
+
+def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
+    pods = pod_ranges(ctx)
+    if not pods or not ctx.nodes:
+        return None
+    hits: list[Hit] = []
+    # 1. Node addresses inside a pod network: routes for pod blocks shadow the nodes, pods can get node IPs.
+    node_ips = []
+    for n in ctx.nodes:
+        for a in (n.get("status") or {}).get("addresses") or []:
+            ip = cl.to_ip(a.get("address")) if a.get("type") in ("InternalIP", "ExternalIP") else None
+            if ip:
+                node_ips.append((obj_name(n), ip, a.get("type")))
+    covered: set[str] = set()
+    for r in sorted(pods, key=lambda r: r.allocated):  # pools first, then the nodes' own ranges
+        inside = [(n, ip, t) for n, ip, t in node_ips
+                  if ip.version == r.net.version and ip in r.net and str(ip) not in covered]
+        if not inside:
+            continue
+        covered |= {str(ip) for _, ip, _ in inside}
+        ev = [Evidence(r.path, r.what, r.obj)]
+        ev += [Evidence(layout.NODES_LIST, f"node {n} {t} {ip} is inside {r.net}", f"Node/{n}", n)
+               for n, ip, t in inside[:6]]
+        nodes = sorted({n for n, _, _ in inside})
+        hits.append(Hit(ev, [f"Node/{n}" for n in nodes], nodes,
+                        {"pod_net": str(r.net), "target": ", ".join(str(ip) for _, ip, _ in inside[:6]),
+                         "target_kind": "the node addresses", "show_source": r.edit},
+                        f"pod network {r.net} ({r.what}) contains the addresses of {', '.join(nodes[:6])}"))
+    # 2. The Service range and the pod network overlap where pods really get addresses.
+    services = _flag_ranges(ctx, "kube-apiserver", "--service-cluster-ip-range",
+                            "sudo grep -n service-cluster-ip-range /etc/kubernetes/manifests/kube-apiserver.yaml")
+    services = services or _flag_ranges(ctx, "kube-controller-manager", "--service-cluster-ip-range", "")
+    live_ips = [ip for p in ctx.pods if cl.is_live(p) for ip in cl.pod_ips(p)]
+    for s in services:
+        for r in pods:
+            if not _overlap(r.net, s.net):
+                continue
+            used = r.allocated or r.net.subnet_of(s.net) or any(
+                ip.version == s.net.version and ip in s.net and ip in r.net for ip in live_ips)
+            if not used:
+                continue  # a large pool that only could reach the Service range (not allocated there yet)
+            if r.allocated and any(not p.allocated and _overlap(p.net, s.net) and p.net.supernet_of(r.net)
+                                   for p in pods):
+                continue
+            hits.append(Hit([Evidence(r.path, r.what, r.obj), Evidence(s.path, s.what, s.obj)],
+                            [o for o in (r.obj, s.obj) if o], [],
+                            {"pod_net": str(r.net), "target": str(s.net), "target_kind": "the Service range",
+                             "show_source": r.edit},
+                            f"pod network {r.net} ({r.what}) overlaps the Service range {s.net}"))
+    return hits

@@ -270,3 +270,22 @@ def flannel_cni_files(ctx: Context, node: str) -> list[str]:
     """Names of flannel CNI config files in the node's net.d."""
     files = ctx.node_files(node, layout.CNI_NET_D + "/")
     return sorted(n for n, text in files.items() if "/" not in n and ("flannel" in n or '"flannel"' in text))
+
+
+STARTED = re.compile(r"Wrote subnet file|Running backend|Node controller sync successful|bootstrap done")
+
+
+def recovered_after(ctx: Context, ref: LogRef, lineno: int) -> bool:
+    """True when flanneld logged successful start-up steps after line LINENO of the same log."""
+    return any(line.lineno > lineno and STARTED.search(line.text) for line in ctx.bundle.stream_log(ref))
+
+
+def lasting_errors(ctx: Context, pattern: re.Pattern) -> Iterator[tuple[LogRef, LogLine, re.Match]]:
+    """Matches of PATTERN in flannel logs that flanneld did not get past: its pod is not ready, or nothing
+    in the same log shows it started afterwards (previous logs count only while the pod is not ready)."""
+    for ref, line, m in flannel_log_lines(ctx, pattern):
+        pod = ctx.pod(ref.namespace, ref.pod)
+        ready = pod is not None and pod_ready(pod)
+        if ready and (ref.previous or recovered_after(ctx, ref, line.lineno)):
+            continue
+        yield ref, line, m

@@ -412,7 +412,7 @@ class NodeIpam:
 
     @property
     def full(self) -> bool:
-        return self.size > 0 and self.allocated >= self.size * 0.9
+        return self.size > 0 and (self.allocated >= self.size * 0.9 or self.size - self.allocated <= 1)
 
     @property
     def mostly_leaked(self) -> bool:
@@ -456,3 +456,71 @@ def ipam_failures(ctx: Context) -> dict[str, list[Event]]:
     for ev in events(ctx, "FailedCreatePodSandBox", IPAM_FAILURE):
         out.setdefault(ev.node or "?", []).append(ev)
     return out
+
+
+def usable_pools(ctx: Context, node: str, pools: list[Pool]) -> list[Pool]:
+    """Enabled workload pools whose nodeSelector selects NODE (or that this evaluator cannot judge)."""
+    labels = {str(k): str(v) for k, v in (meta(ctx.node_by_name.get(node, {})).get("labels") or {}).items()}
+    return [p for p in pools if not p.disabled and p.workload
+            and selector_matches(p.node_selector, labels) is not False]
+
+
+def pool_line(p: Pool) -> str:
+    state = "disabled" if p.disabled else "enabled"
+    return f"IPPool {p.name}: cidr {p.cidr}, blockSize {p.block_size}, {state}, nodeSelector {p.node_selector}"
+
+
+# -- cluster networks as Kubernetes sees them ------------------------------------------------------
+@dataclass(frozen=True)
+class Declared:
+    """A CIDR declared by a Kubernetes component, with where it was read."""
+
+    net: ipaddress.IPv4Network | ipaddress.IPv6Network
+    evidence: Evidence
+
+
+def _flag_values(ctx: Context, pod_prefix: str, flag: str) -> list[Declared]:
+    out = []
+    for p in ctx.pods:
+        if not obj_name(p).startswith(pod_prefix):
+            continue
+        ns = str(meta(p).get("namespace"))
+        for c in (p.get("spec") or {}).get("containers") or []:
+            for arg in [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]:
+                if arg.startswith(flag + "="):
+                    for part in arg.split("=", 1)[1].split(","):
+                        net = as_net(part.strip())
+                        if net:
+                            out.append(Declared(net, Evidence(layout.namespaced_list(ns, "pods"),
+                                                              f"{obj_name(p)}: {arg}", f"{ns}/Pod/{obj_name(p)}",
+                                                              (p.get("spec") or {}).get("nodeName"))))
+    return out
+
+
+def _config_values(ctx: Context, cm_name: str, key: str, field: str) -> list[Declared]:
+    out = []
+    cm = ctx.configmap(cm_name)
+    text = str((cm or {}).get("data", {}).get(key) or "")
+    m = re.search(rf"^\s*{field}:\s*\"?([0-9a-fA-F.:/,]+)\"?\s*$", text, re.M)
+    if cm and m:
+        ns = str(meta(cm).get("namespace"))
+        for part in m.group(1).split(","):
+            net = as_net(part.strip())
+            if net:
+                out.append(Declared(net, Evidence(layout.namespaced_list(ns, "configmaps"),
+                                                  f"ConfigMap {cm_name} {key}: {field}: {m.group(1)}",
+                                                  f"{ns}/ConfigMap/{cm_name}")))
+    return out
+
+
+def cluster_cidrs(ctx: Context) -> list[Declared]:
+    """The pod network as kube-controller-manager, kubeadm and kube-proxy declare it."""
+    return (_flag_values(ctx, "kube-controller-manager", "--cluster-cidr")
+            + _config_values(ctx, "kubeadm-config", "ClusterConfiguration", "podSubnet")
+            + _config_values(ctx, "kube-proxy", "config.conf", "clusterCIDR"))
+
+
+def service_cidrs(ctx: Context) -> list[Declared]:
+    return (_flag_values(ctx, "kube-apiserver", "--service-cluster-ip-range")
+            + _flag_values(ctx, "kube-controller-manager", "--service-cluster-ip-range")
+            + _config_values(ctx, "kubeadm-config", "ClusterConfiguration", "serviceSubnet"))

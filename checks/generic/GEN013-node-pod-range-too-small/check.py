@@ -1,0 +1,48 @@
+"""host-local reports its range full and the node really runs that many pods: the range is too small."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context
+from cnidoctor.model import Evidence, Hit
+
+
+def _helpers():  # noqa: ANN202 - the shared module of the GEN0xx checks
+    name = "cnidoctor_checks_cnilayer"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().parents[1] / "GEN049-cni-layer-helpers" / "cnilayer.py")
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return sys.modules[name]
+
+
+cl = _helpers()
+
+def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
+    hits = []
+    for use in cl.exhausted_ranges(ctx):
+        if not use.capacity or len(use.live) * 5 < use.capacity * 4:
+            continue  # far fewer pods than addresses: leaked reservations (GEN007) or unknown
+        if use.reservations and len(use.leaked) * 5 > len(use.reservations):
+            continue
+        node = use.node
+        node_obj = ctx.node_by_name.get(node) or {}
+        max_pods = str(((node_obj.get("status") or {}).get("allocatable") or {}).get("pods") or "?")
+        evidence = [o.evidence for o in use.errors if o.evidence.path.endswith("events.json")][:1]
+        evidence = evidence or [o.evidence for o in use.errors][:1]
+        evidence.append(Evidence(layout.NODES_LIST, f"{node} runs {len(use.live)} pods with an address of "
+                                 f"{use.range_text} ({use.capacity} addresses, gateway included); kubelet allows "
+                                 f"{max_pods} pods (status.allocatable.pods)", f"Node/{node}", node))
+        cidrs = ", ".join(map(str, cl.node_pod_cidrs(ctx, node))) or "?"
+        fit = max(use.capacity - 2, 1)
+        values = {"node": node, "range": use.range_text, "capacity": str(use.capacity), "max_pods": max_pods,
+                  "pod_cidr": cidrs, "fit": str(fit)}
+        hits.append(Hit(evidence, [f"Node/{node}"], [node], values,
+                        f"{node}'s pod range {use.range_text} ({cidrs}) is really full: {len(use.live)} pods hold "
+                        f"its {use.capacity} addresses while kubelet allows {max_pods}"))
+    return hits

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
     sys.path.insert(0, str(_LIB))
 import flannel_lib as fl  # noqa: E402
 
-NO_LEASE = re.compile(r'node "?(?P<lease_node>[^"\s]+)"? pod cidr not assigned')
+NO_LEASE = fl.log_pattern(r'node "?(?P<lease_node>[^"\s]+)"? pod cidr not assigned')
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
@@ -30,8 +29,13 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             evidence = [fl.log_evidence(ctx, ref, line)]
             if node is not None:
                 evidence.append(fl.node_evidence(name, f"node {name} has no spec.podCIDR"))
-            hit = hits[name] = Hit(evidence, [f"{ref.namespace}/Pod/{ref.pod}", f"Node/{name}"], [name], values,
-                                   message=f"flannel on {name} has no lease: the node has no pod CIDR")
+            hit = hits[name] = Hit(
+                evidence,
+                [f"{ref.namespace}/Pod/{ref.pod}", f"Node/{name}"],
+                [name],
+                values,
+                message=f"flannel on {name} has no lease: the node has no pod CIDR",
+            )
         elif len(hit.evidence) < 4:
             hit.evidence.append(fl.log_evidence(ctx, ref, line))
     return list(hits.values())

@@ -38,8 +38,14 @@ def _capacity(ctx: Context, args: list[str], pod: dict) -> tuple[list[Evidence],
         if used >= capacity:
             ns = str(meta(pod).get("namespace"))
             text = f"--cluster-cidr={net} with /{mask} node blocks holds {capacity}; {used} nodes hold one"
-            out.append(Evidence(layout.namespaced_list(ns, "pods"), text,
-                                f"{ns}/Pod/{obj_name(pod)}", (pod.get("spec") or {}).get("nodeName")))
+            out.append(
+                Evidence(
+                    layout.namespaced_list(ns, "pods"),
+                    text,
+                    f"{ns}/Pod/{obj_name(pod)}",
+                    (pod.get("spec") or {}).get("nodeName"),
+                )
+            )
     return out, values
 
 
@@ -61,17 +67,37 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         inv = e.get("involvedObject") or {}
         if e.get("reason") == "CIDRNotAvailable" and inv.get("name") in without:
             ns = str(meta(e).get("namespace") or "default")
-            evidence.append(Evidence(layout.namespaced_list(ns, "events"),
-                                     f"{e.get('reason')} Node/{inv.get('name')}: {e.get('message')}"[:400],
-                                     f"Node/{inv.get('name')}", str(inv.get("name"))))
+            evidence.append(
+                Evidence(
+                    layout.namespaced_list(ns, "events"),
+                    f"{e.get('reason')} Node/{inv.get('name')}: {e.get('message')}"[:400],
+                    f"Node/{inv.get('name')}",
+                    str(inv.get("name")),
+                )
+            )
     for ref in ctx.bundle.logs:
         if ref.pod.startswith("kube-controller-manager"):
             line = next((x for x in ctx.bundle.stream_log(ref) if FULL.search(x.text)), None)
             if line is not None:
-                evidence.insert(0, Evidence(ref.path, line.text.strip()[:400], f"{ref.namespace}/Pod/{ref.pod}",
-                                            ctx.pod_node(ref.namespace, ref.pod), line.lineno))
+                evidence.insert(
+                    0,
+                    Evidence(
+                        ref.path,
+                        line.text.strip()[:400],
+                        f"{ref.namespace}/Pod/{ref.pod}",
+                        ctx.pod_node(ref.namespace, ref.pod),
+                        line.lineno,
+                    ),
+                )
     if not evidence:
         return []
     evidence += [fl.node_evidence(n, f"node {n} has no spec.podCIDR") for n in without[:6]]
-    return [Hit(evidence, [f"Node/{n}" for n in without], without, values,
-                message=f"{len(without)} node(s) got no pod CIDR: the cluster CIDR has no free block left")]
+    return [
+        Hit(
+            evidence,
+            [f"Node/{n}" for n in without],
+            without,
+            values,
+            message=f"{len(without)} node(s) got no pod CIDR: the cluster CIDR has no free block left",
+        )
+    ]

@@ -38,8 +38,18 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             values["conf_file"] = files[0]
             sel = select_default(ctx.node_files(node, layout.CNI_NET_D + "/"))
             picked = " and the runtime uses it (first in name order)" if sel.selected == files[0] else ""
-            evidence.append(fl.file_evidence(node, f"{layout.CNI_NET_D}/{files[0]}",
-                                             f"{layout.CNI_NET_D}/{files[0]} is a flannel config{picked}"))
-        hits.append(Hit(evidence, sorted({e.object for e in evidence if e.object}), [node], values,
-                        message=f"flannel is not deployed, but {node} still uses a flannel CNI config"))
+            evidence.append(
+                fl.file_evidence(
+                    node, f"{layout.CNI_NET_D}/{files[0]}", f"{layout.CNI_NET_D}/{files[0]} is a flannel config{picked}"
+                )
+            )
+        hits.append(
+            Hit(
+                evidence,
+                sorted({e.object for e in evidence if e.object}),
+                [node],
+                values,
+                message=f"flannel is not deployed, but {node} still uses a flannel CNI config",
+            )
+        )
     return hits

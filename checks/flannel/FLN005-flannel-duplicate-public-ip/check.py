@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -16,7 +15,7 @@ if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
     sys.path.insert(0, str(_LIB))
 import flannel_lib as fl  # noqa: E402
 
-USING = re.compile(r"Using interface with name (?P<iface>\S+) and address (?P<addr>[0-9a-fA-F.:]+)")
+USING = fl.log_pattern(r"Using interface with name (?P<iface>\S+) and address (?P<addr>[0-9a-fA-F.:]+)")
 VIRTUAL = ("lo", "flannel", "cni", "veth", "docker", "cali", "cilium", "vxlan", "kube-", "tunl", "virbr", "nodelocal")
 
 
@@ -49,8 +48,12 @@ def _suggest(ctx: Context, nodes: list[str], dup: str) -> dict[str, str]:
 def _vtep_evidence(ctx: Context, node: str, dup: str) -> Evidence | None:
     for link in ctx.parsed(node, "ip-link.json", parse_links) or ():
         if link.vxlan is not None and link.name.startswith("flannel") and link.vxlan.local == dup:
-            return fl.file_evidence(node, "ip-link.json", f"{link.name}: vxlan id {link.vxlan.id} local "
-                                    f"{link.vxlan.local} dev {link.vxlan.underlay}", link.line)
+            return fl.file_evidence(
+                node,
+                "ip-link.json",
+                f"{link.name}: vxlan id {link.vxlan.id} local {link.vxlan.local} dev {link.vxlan.underlay}",
+                link.line,
+            )
     return None
 
 
@@ -78,11 +81,19 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         evidence += [vtep] if vtep else []
         same_internal = [n for n in names if ip in fl.node_addresses(ctx.node_by_name[n], "InternalIP")]
         if len(same_internal) > 1:
-            evidence.append(fl.node_evidence(same_internal[0], f"InternalIP {ip} is also shared by "
-                                             f"{', '.join(same_internal)}"))
+            evidence.append(
+                fl.node_evidence(same_internal[0], f"InternalIP {ip} is also shared by {', '.join(same_internal)}")
+            )
         values.update(_suggest(ctx, names, ip))
         values.update(fl.ds_values(ctx))
         note = f"; use {values['iface']} ({values['iface_net']})" if "iface_net" in values else ""
-        hits.append(Hit(evidence, [f"Node/{n}" for n in names], names, values,
-                        message=f"{len(names)} nodes advertise the same flannel public IP {ip}{note}"))
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{n}" for n in names],
+                names,
+                values,
+                message=f"{len(names)} nodes advertise the same flannel public IP {ip}{note}",
+            )
+        )
     return hits

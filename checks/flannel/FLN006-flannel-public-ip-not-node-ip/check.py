@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
     sys.path.insert(0, str(_LIB))
 import flannel_lib as fl  # noqa: E402
 
-USING = re.compile(r"Using interface with name (?P<iface>\S+) and address (?P<addr>[0-9a-fA-F.:]+)")
+USING = fl.log_pattern(r"Using interface with name (?P<iface>\S+) and address (?P<addr>[0-9a-fA-F.:]+)")
 
 
 def _version(ip: str) -> int | None:
@@ -56,6 +55,13 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             values["iface"] = iface
             evidence.append(fl.file_evidence(name, "ip-addr.json", f"{iface} has the InternalIP {internal[0]}", line))
         values.setdefault("iface", "<interface holding the InternalIP>")
-        hits.append(Hit(evidence, [f"Node/{name}"], [name], values,
-                        message=f"flannel on {name} uses {public}, not the node's InternalIP {internal[0]}"))
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{name}"],
+                [name],
+                values,
+                message=f"flannel on {name} uses {public}, not the node's InternalIP {internal[0]}",
+            )
+        )
     return hits

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -14,7 +13,7 @@ if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
     sys.path.insert(0, str(_LIB))
 import flannel_lib as fl  # noqa: E402
 
-NO_DEFAULT = re.compile(r"(?i)unable to find default (v6 )?route|failed to get default (v6 )?interface")
+NO_DEFAULT = fl.log_pattern(r"(?i)unable to find default (v6 )?route|failed to get default (v6 )?interface")
 
 
 def _main_table(routes: tuple[Route, ...]) -> list[Route]:
@@ -48,9 +47,18 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         route_ev, values, has_default = _route_facts(ctx, node)
         if has_default and pod is not None and fl.pod_ready(pod):
             continue  # the route is back and flannel runs: an old line from a past start
-        values = {"namespace": ref.namespace, "pod": ref.pod, "iface": "<interface of the node network>",
-                  **values, **fl.ds_values(ctx, pod)}
-        hits[node] = Hit([fl.log_evidence(ctx, ref, line), *route_ev], [f"{ref.namespace}/Pod/{ref.pod}"],
-                         [node] if node != "?" else [], values,
-                         message=f"flanneld on {node} finds no default route to choose its interface from")
+        values = {
+            "namespace": ref.namespace,
+            "pod": ref.pod,
+            "iface": "<interface of the node network>",
+            **values,
+            **fl.ds_values(ctx, pod),
+        }
+        hits[node] = Hit(
+            [fl.log_evidence(ctx, ref, line), *route_ev],
+            [f"{ref.namespace}/Pod/{ref.pod}"],
+            [node] if node != "?" else [],
+            values,
+            message=f"flanneld on {node} finds no default route to choose its interface from",
+        )
     return list(hits.values())

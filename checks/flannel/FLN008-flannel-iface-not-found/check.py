@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -14,11 +13,12 @@ if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
     sys.path.insert(0, str(_LIB))
 import flannel_lib as fl  # noqa: E402
 
-NOT_FOUND = re.compile(
+NOT_FOUND = fl.log_pattern(
     r"(?i)failed to find interface to use that matches the interfaces and/or regexes provided"
     r"|could not find valid interface matching (?P<iface>[^\s:]+)"
     r"|failed to find interface (?:that can reach|to reach) (?P<reach>[0-9a-fA-F.:]+)"
-    r"|error looking up interface (?P<lookup>[^\s:]+)")
+    r"|error looking up interface (?P<lookup>[^\s:]+)"
+)
 VIRTUAL = ("lo", "flannel", "cni", "veth", "cali", "cilium", "vxlan", "kube-", "tunl", "docker")
 
 
@@ -37,12 +37,24 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
                 hits[node].evidence.insert(len(hits[node].evidence) - 1, fl.log_evidence(ctx, ref, line))
             continue
         evidence = [fl.log_evidence(ctx, ref, line)]
-        present = [x.name + "=" + ",".join(a.cidr for a in x.addrs if a.family == "inet")
-                   for x in ctx.parsed(node, "ip-addr.json", parse_addrs) or () if not x.name.startswith(VIRTUAL)]
+        present = [
+            x.name + "=" + ",".join(a.cidr for a in x.addrs if a.family == "inet")
+            for x in ctx.parsed(node, "ip-addr.json", parse_addrs) or ()
+            if not x.name.startswith(VIRTUAL)
+        ]
         if present:
             evidence.append(fl.file_evidence(node, "ip-addr.json", f"interfaces on {node}: {'; '.join(present)}"))
-        values = {"namespace": ref.namespace, "pod": ref.pod, **fl.ds_values(ctx, pod),
-                  **({"wanted": wanted} if wanted else {})}
-        hits[node] = Hit(evidence, [f"{ref.namespace}/Pod/{ref.pod}"], [node] if node != "?" else [], values,
-                         message=f"flanneld on {node} finds no interface matching its --iface options")
+        values = {
+            "namespace": ref.namespace,
+            "pod": ref.pod,
+            **fl.ds_values(ctx, pod),
+            **({"wanted": wanted} if wanted else {}),
+        }
+        hits[node] = Hit(
+            evidence,
+            [f"{ref.namespace}/Pod/{ref.pod}"],
+            [node] if node != "?" else [],
+            values,
+            message=f"flanneld on {node} finds no interface matching its --iface options",
+        )
     return list(hits.values())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 import sys
 from pathlib import Path
 
@@ -15,8 +14,10 @@ if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
     sys.path.insert(0, str(_LIB))
 import flannel_lib as fl  # noqa: E402
 
-NOT_CONTAINED = re.compile(r"specified in the flannel net config does(?:n'?t| not) contain "
-                           r"\\?\"?(?P<podcidr>[0-9a-fA-F.:/]+)\\?\"? PodCIDR of the \\?\"?(?P<lease_node>[^\"\\\s]+)")
+NOT_CONTAINED = fl.log_pattern(
+    r"specified in the flannel net config does(?:n'?t| not) contain "
+    r"\\?\"?(?P<podcidr>[0-9a-fA-F.:/]+)\\?\"? PodCIDR of the \\?\"?(?P<lease_node>[^\"\\\s]+)"
+)
 
 
 def _outside(nc: fl.NetConf, node: dict) -> list[fl.Network]:
@@ -37,8 +38,13 @@ def _cluster_cidr(ctx: Context, nc: fl.NetConf) -> list[Evidence]:
         v4 = [n for n in nets if n.version == 4]
         if v4 and not v4[0].subnet_of(nc.network):  # type: ignore[arg-type]
             ns = str(meta(pod).get("namespace"))
-            return [Evidence(layout.namespaced_list(ns, "pods"), f"{obj_name(pod)} --cluster-cidr={value} "
-                             f"but flannel Network is {nc.network}", f"{ns}/Pod/{obj_name(pod)}")]
+            return [
+                Evidence(
+                    layout.namespaced_list(ns, "pods"),
+                    f"{obj_name(pod)} --cluster-cidr={value} but flannel Network is {nc.network}",
+                    f"{ns}/Pod/{obj_name(pod)}",
+                )
+            ]
     return []
 
 
@@ -60,12 +66,23 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     if nc is not None:
         evidence.append(Evidence(nc.path, f"{nc.ref} net-conf.json Network: {nc.network}", nc.ref))
         values.update(namespace=nc.namespace, configmap=nc.configmap, network=str(nc.network))
-    evidence += [fl.node_evidence(n, f"node {n} spec.podCIDR {', '.join(map(str, nodes[n]))} is outside it")
-                 for n in affected if nodes.get(n)][:4]
+    evidence += [
+        fl.node_evidence(n, f"node {n} spec.podCIDR {', '.join(map(str, nodes[n]))} is outside it")
+        for n in affected
+        if nodes.get(n)
+    ][:4]
     if nc is not None:
         evidence += _cluster_cidr(ctx, nc)
-    values["cluster_cidr"] = next((v for _, a in fl.controller_manager_args(ctx) if (v := fl.flag(a, "cluster-cidr"))),
-                                  "<the cluster's pod CIDR>")
-    return [Hit(evidence, [f"Node/{n}" for n in affected], affected, values,
-                message=f"flannel's Network {values.get('network', '?')} does not contain the pod CIDR of "
-                        f"{len(affected)} node(s)")]
+    values["cluster_cidr"] = next(
+        (v for _, a in fl.controller_manager_args(ctx) if (v := fl.flag(a, "cluster-cidr"))), "<the cluster's pod CIDR>"
+    )
+    return [
+        Hit(
+            evidence,
+            [f"Node/{n}" for n in affected],
+            affected,
+            values,
+            message=f"flannel's Network {values.get('network', '?')} does not contain the pod CIDR of "
+            f"{len(affected)} node(s)",
+        )
+    ]

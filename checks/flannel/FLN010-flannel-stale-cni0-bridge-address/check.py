@@ -19,7 +19,8 @@ if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
 import flannel_lib as fl  # noqa: E402
 
 DIFFERENT = re.compile(
-    r'\\?"(?P<bridge>[\w.-]+)\\?" already has an IP address different from (?P<want>[0-9a-fA-F.:]+/\d+)')
+    r'\\?"(?P<bridge>[\w.-]+)\\?" already has an IP address different from (?P<want>[0-9a-fA-F.:]+/\d+)'
+)
 Iface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 
 
@@ -60,12 +61,19 @@ def _stale_address(ctx: Context, node: str, bridge: str, want: Iface | None) -> 
         return "ok", []  # the bridge agrees with the node: it is subnet.env that is stale (FLN014)
     ev = [fl.file_evidence(node, "ip-addr.json", f"{bridge} has {stale} but flannel's lease is {want}", link.line)]
     if env is not None and env.subnet:
-        ev.append(ctx.evidence_line(node, "flannel-subnet.env", "FLANNEL_SUBNET")
-                  or fl.file_evidence(node, "flannel-subnet.env", f"FLANNEL_SUBNET={env.subnet}"))
+        ev.append(
+            ctx.evidence_line(node, "flannel-subnet.env", "FLANNEL_SUBNET")
+            or fl.file_evidence(node, "flannel-subnet.env", f"FLANNEL_SUBNET={env.subnet}")
+        )
     if cidrs:
         created = meta(ctx.node_by_name[node]).get("creationTimestamp")
-        ev.append(fl.node_evidence(node, f"node {node} spec.podCIDR {', '.join(map(str, cidrs))}"
-                                   + (f" (Node object created {created})" if created else "")))
+        ev.append(
+            fl.node_evidence(
+                node,
+                f"node {node} spec.podCIDR {', '.join(map(str, cidrs))}"
+                + (f" (Node object created {created})" if created else ""),
+            )
+        )
     for r in ctx.parsed(node, "ip-route.json", parse_routes) or ():
         if r.table == "main" and r.dev == bridge and r.network is not None and stale.ip in r.network:
             ev.append(fl.file_evidence(node, "ip-route.json", f"{r.dst} dev {bridge} {' '.join(r.flags)}".strip()))
@@ -88,8 +96,12 @@ def _from_events(ctx: Context) -> dict[str, Hit]:
             state, facts = _stale_address(ctx, node, m.group("bridge"), _iface(m.group("want")))
             if state == "ok":
                 continue  # the bridge has been fixed (or subnet.env is the stale side)
-            hits[node] = Hit([evidence, *facts], [], [node] if node != "?" else [],
-                             {"bridge": m.group("bridge"), "want": m.group("want"), "namespace": ns, "pod": name})
+            hits[node] = Hit(
+                [evidence, *facts],
+                [],
+                [node] if node != "?" else [],
+                {"bridge": m.group("bridge"), "want": m.group("want"), "namespace": ns, "pod": name},
+            )
         elif len(hits[node].evidence) < 8:
             hits[node].evidence.append(evidence)
         hits[node].objects.append(f"{ns}/Pod/{name}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -14,13 +13,21 @@ if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
     sys.path.insert(0, str(_LIB))
 import flannel_lib as fl  # noqa: E402
 
-VXLAN_ERROR = re.compile(r"(?i)(vxlan|flannel\.\d+).*\b(file exists|address already in use|device or resource busy)")
+VXLAN_ERROR = fl.log_pattern(
+    r"(?i)(vxlan|flannel\.\d+).*\b(file exists|address already in use|device or resource busy)"
+)
 
 
 def _conflicts(links: tuple[Link, ...], port: int, vni: int) -> list[Link]:
     """VXLAN devices other than flannel's that would share its UDP socket and take its traffic."""
-    return [x for x in links if x.vxlan is not None and not x.name.startswith("flannel.")
-            and (x.vxlan.port or fl.DEFAULT_VXLAN_PORT) == port and (x.vxlan.external or x.vxlan.id == vni)]
+    return [
+        x
+        for x in links
+        if x.vxlan is not None
+        and not x.name.startswith("flannel.")
+        and (x.vxlan.port or fl.DEFAULT_VXLAN_PORT) == port
+        and (x.vxlan.external or x.vxlan.id == vni)
+    ]
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
@@ -33,8 +40,12 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         node = ctx.pod_node(ref.namespace, ref.pod) or "?"
         if node not in hits:
             pod = ctx.pod(ref.namespace, ref.pod)
-            hits[node] = Hit([fl.log_evidence(ctx, ref, line)], [f"{ref.namespace}/Pod/{ref.pod}"],
-                             [node] if node != "?" else [], {"pod": ref.pod, **fl.ds_values(ctx, pod)})
+            hits[node] = Hit(
+                [fl.log_evidence(ctx, ref, line)],
+                [f"{ref.namespace}/Pod/{ref.pod}"],
+                [node] if node != "?" else [],
+                {"pod": ref.pod, **fl.ds_values(ctx, pod)},
+            )
     for node in ctx.bundle.node_dirs:
         links = ctx.parsed(node, "ip-link.json", parse_links)
         clash = _conflicts(links or (), port, vni)

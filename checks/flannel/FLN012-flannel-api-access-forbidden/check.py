@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -14,8 +13,10 @@ if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
     sys.path.insert(0, str(_LIB))
 import flannel_lib as fl  # noqa: E402
 
-FORBIDDEN = re.compile(r'is forbidden: User \\?"(?P<user>[^"\\]+)\\?" '
-                       r'cannot (?P<verb>\w+) resource \\?"(?P<resource>[\w./-]+)\\?"')
+FORBIDDEN = fl.log_pattern(
+    r'is forbidden: User \\?"(?P<user>[^"\\]+)\\?" '
+    r'cannot (?P<verb>\w+) resource \\?"(?P<resource>[\w./-]+)\\?"'
+)
 
 
 def _binding_evidence(ctx: Context, sa_ns: str, sa: str) -> list[Evidence]:
@@ -29,9 +30,13 @@ def _binding_evidence(ctx: Context, sa_ns: str, sa: str) -> list[Evidence]:
         subjects = [s for s in b.get("subjects") or [] if isinstance(s, dict) and s.get("kind") == "ServiceAccount"]
         if not any(s.get("namespace") == sa_ns and s.get("name") == sa for s in subjects):
             named = ", ".join(f"{s.get('namespace')}/{s.get('name')}" for s in subjects) or "no service account"
-            out.append(Evidence(layout.cluster_list("clusterrolebindings"),
-                                f"ClusterRoleBinding {obj_name(b)} binds {named}, not {sa_ns}/{sa}",
-                                f"ClusterRoleBinding/{obj_name(b)}"))
+            out.append(
+                Evidence(
+                    layout.cluster_list("clusterrolebindings"),
+                    f"ClusterRoleBinding {obj_name(b)} binds {named}, not {sa_ns}/{sa}",
+                    f"ClusterRoleBinding/{obj_name(b)}",
+                )
+            )
     return out
 
 
@@ -51,14 +56,20 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         node = ctx.pod_node(ref.namespace, ref.pod)
         values = {k: v for k, v in m.groupdict().items() if v}
         user = m.group("user")
-        sa_ns, _, sa = user.removeprefix("system:serviceaccount:").partition(":") if ":serviceaccount:" in user \
-            else ("", "", "")
+        sa_ns, _, sa = (
+            user.removeprefix("system:serviceaccount:").partition(":") if ":serviceaccount:" in user else ("", "", "")
+        )
         values.update(pod=ref.pod, **fl.ds_values(ctx, pod))
         ds = fl.ds_of(ctx, pod)
         if ds is not None:
             sa = ((ds.get("spec") or {}).get("template") or {}).get("spec", {}).get("serviceAccountName")
             values["ds_sa"] = f"{meta(ds).get('namespace')}/{sa or 'default'}"
         evidence = [fl.log_evidence(ctx, ref, line), *(_binding_evidence(ctx, sa_ns, sa) if sa else [])]
-        hits[key] = Hit(evidence, [f"{ref.namespace}/Pod/{ref.pod}"], [node] if node else [], values,
-                        message=f"{m.group('user')} may not {key}")
+        hits[key] = Hit(
+            evidence,
+            [f"{ref.namespace}/Pod/{ref.pod}"],
+            [node] if node else [],
+            values,
+            message=f"{m.group('user')} may not {key}",
+        )
     return list(hits.values())

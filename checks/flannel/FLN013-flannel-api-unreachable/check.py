@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -13,8 +12,10 @@ if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
     sys.path.insert(0, str(_LIB))
 import flannel_lib as fl  # noqa: E402
 
-UNREACHABLE = re.compile(r"dial tcp (?P<api>\[?[0-9a-fA-F.:]+\]?:\d+): (?P<err>i/o timeout|connect: connection refused"
-                         r"|connect: no route to host|connect: network is unreachable)")
+UNREACHABLE = fl.log_pattern(
+    r"dial tcp (?P<api>\[?[0-9a-fA-F.:]+\]?:\d+): (?P<err>i/o timeout"
+    r"|connect: connection refused|connect: no route to host|connect: network is unreachable)"
+)
 
 
 def _kubernetes_vip(ctx: Context) -> str | None:
@@ -29,8 +30,12 @@ def _endpoints(ctx: Context) -> list[str]:
     """API server addresses behind the kubernetes Service."""
     for ep in ctx.resource("endpoints", "default"):
         if obj_name(ep) == "kubernetes":
-            return [f"{a.get('ip')}:{p.get('port')}" for s in ep.get("subsets") or [] for a in s.get("addresses") or []
-                    for p in (s.get("ports") or [])[:1]]
+            return [
+                f"{a.get('ip')}:{p.get('port')}"
+                for s in ep.get("subsets") or []
+                for a in s.get("addresses") or []
+                for p in (s.get("ports") or [])[:1]
+            ]
     return []
 
 
@@ -40,27 +45,46 @@ def _why(ctx: Context, node: str, api: str) -> tuple[str, list[Evidence]]:
     if host == _kubernetes_vip(ctx):
         proxies = [p for p in ctx.pods_by_node.get(node, []) if obj_name(p).startswith("kube-proxy")]
         if ctx.pods and not proxies:
-            return "kube-proxy", [fl.node_evidence(node, f"no kube-proxy pod on {node}: nothing translates the "
-                                                   f"kubernetes Service address {host}")]
+            return "kube-proxy", [
+                fl.node_evidence(
+                    node, f"no kube-proxy pod on {node}: nothing translates the kubernetes Service address {host}"
+                )
+            ]
         if proxies and not fl.pod_ready(proxies[0]):
-            return "kube-proxy", [Evidence(f"cluster/{meta(proxies[0]).get('namespace')}/pods.json",
-                                           f"{obj_name(proxies[0])} on {node} is not ready", fl.pod_ref(proxies[0]),
-                                           node)]
+            return "kube-proxy", [
+                Evidence(
+                    f"cluster/{meta(proxies[0]).get('namespace')}/pods.json",
+                    f"{obj_name(proxies[0])} on {node} is not ready",
+                    fl.pod_ref(proxies[0]),
+                    node,
+                )
+            ]
         rules = ctx.node_file(node, "iptables-save.txt")
         if rules is not None and "default/kubernetes:https" not in rules and f"{host}/32" not in rules:
-            return "kube-proxy", [fl.file_evidence(node, "iptables-save.txt",
-                                                   f"no KUBE-SERVICES rule for {host} (default/kubernetes)")]
+            return "kube-proxy", [
+                fl.file_evidence(node, "iptables-save.txt", f"no KUBE-SERVICES rule for {host} (default/kubernetes)")
+            ]
         facts = [e for e in [ctx.evidence_line(node, "iptables-save.txt", f"-d {host}/32")] if e]
         backends = _endpoints(ctx)
         if backends:
-            facts.append(Evidence("cluster/default/endpoints.json", f"Service default/kubernetes ({host}) is served by "
-                                  f"{', '.join(backends)}: test those from {node}", "default/Endpoints/kubernetes"))
+            facts.append(
+                Evidence(
+                    "cluster/default/endpoints.json",
+                    f"Service default/kubernetes ({host}) is served by {', '.join(backends)}: test those from {node}",
+                    "default/Endpoints/kubernetes",
+                )
+            )
         return "vip", facts
     api_pods = [p for p in ctx.pods if obj_name(p).startswith("kube-apiserver")]
     down = [p for p in api_pods if not fl.pod_ready(p)]
     if api_pods and len(down) == len(api_pods):
-        return "apiserver", [Evidence(f"cluster/{meta(down[0]).get('namespace')}/pods.json",
-                                      f"{obj_name(down[0])} is not ready", fl.pod_ref(down[0]))]
+        return "apiserver", [
+            Evidence(
+                f"cluster/{meta(down[0]).get('namespace')}/pods.json",
+                f"{obj_name(down[0])} is not ready",
+                fl.pod_ref(down[0]),
+            )
+        ]
     return "network", []
 
 
@@ -76,13 +100,18 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         why, facts = _why(ctx, node, m.group("api"))
         values = {"api": m.group("api"), "pod": ref.pod, "why": why, **fl.ds_values(ctx, pod)}
         values["api_backend"] = (_endpoints(ctx) or [m.group("api")])[0]
-        hits[node] = Hit([fl.log_evidence(ctx, ref, line), *facts], [f"{ref.namespace}/Pod/{ref.pod}"],
-                         [node] if node != "?" else [], values,
-                         message=f"flanneld on {node} cannot reach the API server at {m.group('api')} "
-                                 f"({m.group('err')}); " + {
-                                     "kube-proxy": "kube-proxy has not programmed the Service address there",
-                                     "apiserver": "the API server is down",
-                                     "vip": "the Service rules exist: check the route and firewall to the API server",
-                                     "network": "check the route and firewall from the node to that address",
-                                 }[why])
+        hits[node] = Hit(
+            [fl.log_evidence(ctx, ref, line), *facts],
+            [f"{ref.namespace}/Pod/{ref.pod}"],
+            [node] if node != "?" else [],
+            values,
+            message=f"flanneld on {node} cannot reach the API server at {m.group('api')} "
+            f"({m.group('err')}); "
+            + {
+                "kube-proxy": "kube-proxy has not programmed the Service address there",
+                "apiserver": "the API server is down",
+                "vip": "the Service rules exist: check the route and firewall to the API server",
+                "network": "check the route and firewall from the node to that address",
+            }[why],
+        )
     return list(hits.values())

@@ -32,8 +32,10 @@ def _why_not_scheduled(ds: dict, node: dict) -> tuple[str | None, dict[str, str]
     for taint in (node.get("spec") or {}).get("taints") or []:
         if taint.get("effect") in ("NoSchedule", "NoExecute") and not _tolerates(tolerations, taint):
             text = f"{taint.get('key')}{'=' + str(taint['value']) if taint.get('value') else ''}:{taint.get('effect')}"
-            return (f"node taint {text} is not tolerated by DaemonSet {obj_name(ds)}",
-                    {"taint_key": str(taint.get("key")), "taint_effect": str(taint.get("effect"))})
+            return (
+                f"node taint {text} is not tolerated by DaemonSet {obj_name(ds)}",
+                {"taint_key": str(taint.get("key")), "taint_effect": str(taint.get("effect"))},
+            )
     labels = meta(node).get("labels") or {}
     for key, value in (spec.get("nodeSelector") or {}).items():
         if labels.get(key) != value:
@@ -52,16 +54,29 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if fl.flannel_pod_on(ctx, node) is not None or node not in ctx.node_by_name:
             continue
         status = ds.get("status") or {}
-        evidence = [*evidence[:3], Evidence(layout.namespaced_list(ns, "pods"),
-                                            f"no pod of DaemonSet {ns}/{obj_name(ds)} on {node} (desired "
-                                            f"{status.get('desiredNumberScheduled', '?')} of {len(ctx.nodes)} nodes)",
-                                            f"{ns}/DaemonSet/{obj_name(ds)}", node)]
+        evidence = [
+            *evidence[:3],
+            Evidence(
+                layout.namespaced_list(ns, "pods"),
+                f"no pod of DaemonSet {ns}/{obj_name(ds)} on {node} (desired "
+                f"{status.get('desiredNumberScheduled', '?')} of {len(ctx.nodes)} nodes)",
+                f"{ns}/DaemonSet/{obj_name(ds)}",
+                node,
+            ),
+        ]
         why, values = _why_not_scheduled(ds, ctx.node_by_name[node])
         if why:
             evidence.append(fl.node_evidence(node, why))
         values.update(fl.ds_values(ctx))
         values.setdefault("taint_key", "<taint key>")
         values.setdefault("taint_effect", "NoSchedule")
-        hits.append(Hit(evidence, [f"Node/{node}", f"{ns}/DaemonSet/{obj_name(ds)}"], [node], values,
-                        message=f"no flannel pod runs on {node}" + (f": {why}" if why else "")))
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}", f"{ns}/DaemonSet/{obj_name(ds)}"],
+                [node],
+                values,
+                message=f"no flannel pod runs on {node}" + (f": {why}" if why else ""),
+            )
+        )
     return hits

@@ -38,8 +38,13 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if routes is None or node not in leases or pod is None or not fl.pod_ready(pod):
             continue  # flannel is not running there: the crash or absence is the finding, not its routes
         nets = [r.network for r in routes if r.table == "main" and r.type == "unicast" and r.dst != "default"]
-        missing = [(peer, cidr) for peer, cidrs in sorted(leases.items()) if peer != node for cidr in cidrs
-                   if not any(n is not None and n.version == cidr.version and cidr.subnet_of(n) for n in nets)]
+        missing = [
+            (peer, cidr)
+            for peer, cidrs in sorted(leases.items())
+            if peer != node
+            for cidr in cidrs
+            if not any(n is not None and n.version == cidr.version and cidr.subnet_of(n) for n in nets)
+        ]
         if not missing:
             continue
         text = ", ".join(f"{c} ({p})" for p, c in missing[:6])
@@ -48,6 +53,13 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if links is not None and not any(x.name.startswith("flannel") for x in links):
             evidence.append(fl.file_evidence(node, "ip-link.json", "no flannel.* device on the node"))
         values = {"missing": text, "pod": obj_name(pod), **fl.ds_values(ctx, pod)}
-        hits.append(Hit(evidence, [f"Node/{node}", fl.pod_ref(pod)], [node], values,
-                        message=f"{node} has no route to {len(missing)} remote pod CIDR(s)"))
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}", fl.pod_ref(pod)],
+                [node],
+                values,
+                message=f"{node} has no route to {len(missing)} remote pod CIDR(s)",
+            )
+        )
     return hits

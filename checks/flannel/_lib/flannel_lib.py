@@ -8,12 +8,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from cnidoctor.bundle import layout
 from cnidoctor.bundle.reader import LogLine, LogRef
 from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.diagnose.logscan import scope_flags, strip_groups
 from cnidoctor.model import Evidence
 
 ANNOTATION = "flannel.alpha.coreos.com/"
@@ -21,6 +23,7 @@ PUBLIC_IP = ANNOTATION + "public-ip"
 PUBLIC_IP_OVERWRITE = ANNOTATION + "public-ip-overwrite"
 FLANNEL_NAME = re.compile(r"(kube-)?flannel|canal|rke2-canal", re.I)
 FLANNEL_IMAGE = re.compile(r"((^|/)(mirrored-flannelcni-)?flannel|/flannel/flannel|coreos/flannel)(:|@|$)", re.I)
+STARTED = re.compile(r"Wrote subnet file|Running backend|Node controller sync successful|bootstrap done")
 DEFAULT_VXLAN_PORT = 8472  # what the kernel uses when flannel asks for port 0
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -85,22 +88,54 @@ def is_flannel_log(ctx: Context, ref: LogRef) -> bool:
     return bool(FLANNEL_NAME.match(ref.pod))
 
 
-def flannel_log_lines(ctx: Context, pattern: re.Pattern) -> Iterator[tuple[LogRef, LogLine, re.Match]]:
-    """Lines of flanneld's container logs (current and previous) matching PATTERN."""
+_WATCHED: list[re.Pattern] = []  # log patterns of the flannel checks, registered when their module loads
+_LINES: WeakKeyDictionary[Context, tuple[frozenset[str], list[tuple[LogRef, LogLine]]]] = WeakKeyDictionary()
+
+
+def log_pattern(pattern: str) -> re.Pattern:
+    """Compile a flannel log pattern and register it for the shared single pass over flannel's logs."""
+    rx = re.compile(pattern)
+    _WATCHED.append(rx)
+    return rx
+
+
+def _scan(ctx: Context, pattern: re.Pattern | None) -> Iterator[tuple[LogRef, LogLine]]:
     for ref in ctx.bundle.logs:
         if not is_flannel_log(ctx, ref):
             continue
         for line in ctx.bundle.stream_log(ref):
-            if line.container in ("install-cni", "install-cni-plugin"):
-                continue
-            m = pattern.search(line.text)
-            if m:
-                yield ref, line, m
+            if line.container not in ("install-cni", "install-cni-plugin") and (
+                pattern is None or pattern.search(line.text)
+            ):
+                yield ref, line
+
+
+def _candidate_lines(ctx: Context, pattern: re.Pattern) -> Iterable[tuple[LogRef, LogLine]]:
+    """flannel log lines any registered pattern matches, read once per bundle (all lines for an unknown one)."""
+    cached = _LINES.get(ctx)
+    if cached is None:
+        watched = [STARTED, *_WATCHED]
+        combined = re.compile("|".join(f"(?:{scope_flags(strip_groups(p.pattern))})" for p in watched))
+        cached = _LINES[ctx] = (frozenset(p.pattern for p in watched), list(_scan(ctx, combined)))
+    return cached[1] if pattern.pattern in cached[0] else _scan(ctx, pattern)
+
+
+def flannel_log_lines(ctx: Context, pattern: re.Pattern) -> Iterator[tuple[LogRef, LogLine, re.Match]]:
+    """Lines of flanneld's container logs (current and previous) matching PATTERN."""
+    for ref, line in _candidate_lines(ctx, pattern):
+        m = pattern.search(line.text)
+        if m:
+            yield ref, line, m
 
 
 def log_evidence(ctx: Context, ref: LogRef, line: LogLine) -> Evidence:
-    return Evidence(ref.path, line.text.strip()[:400], f"{ref.namespace}/Pod/{ref.pod}",
-                    ctx.pod_node(ref.namespace, ref.pod), line.lineno)
+    return Evidence(
+        ref.path,
+        line.text.strip()[:400],
+        f"{ref.namespace}/Pod/{ref.pod}",
+        ctx.pod_node(ref.namespace, ref.pod),
+        line.lineno,
+    )
 
 
 # -- configuration --------------------------------------------------------------------------------
@@ -197,8 +232,11 @@ def annotations(node: dict) -> dict[str, str]:
 
 def node_addresses(node: dict, kind: str | None = None) -> list[str]:
     addrs = (node.get("status") or {}).get("addresses") or []
-    return [str(a.get("address")) for a in addrs
-            if isinstance(a, dict) and a.get("address") and (kind is None or a.get("type") == kind)]
+    return [
+        str(a.get("address"))
+        for a in addrs
+        if isinstance(a, dict) and a.get("address") and (kind is None or a.get("type") == kind)
+    ]
 
 
 def node_evidence(node: str, excerpt: str) -> Evidence:
@@ -254,8 +292,9 @@ def subnet_env_failures(ctx: Context) -> dict[str, list[Evidence]]:
         node = ctx.pod_node(ns, name) or str((ev.get("source") or {}).get("host") or "")
         if node:
             excerpt = f"{ev.get('type', '')} {ev.get('reason')} {ns}/Pod/{name}: {msg}"
-            out.setdefault(node, []).append(Evidence(layout.namespaced_list(ns, "events"), excerpt[:500],
-                                                     f"{ns}/Pod/{name}", node))
+            out.setdefault(node, []).append(
+                Evidence(layout.namespaced_list(ns, "events"), excerpt[:500], f"{ns}/Pod/{name}", node)
+            )
     for node in ctx.bundle.node_dirs:
         if node in out:
             continue
@@ -272,12 +311,9 @@ def flannel_cni_files(ctx: Context, node: str) -> list[str]:
     return sorted(n for n, text in files.items() if "/" not in n and ("flannel" in n or '"flannel"' in text))
 
 
-STARTED = re.compile(r"Wrote subnet file|Running backend|Node controller sync successful|bootstrap done")
-
-
 def recovered_after(ctx: Context, ref: LogRef, lineno: int) -> bool:
     """True when flanneld logged successful start-up steps after line LINENO of the same log."""
-    return any(line.lineno > lineno and STARTED.search(line.text) for line in ctx.bundle.stream_log(ref))
+    return any(r == ref and line.lineno > lineno for r, line, _ in flannel_log_lines(ctx, STARTED))
 
 
 def lasting_errors(ctx: Context, pattern: re.Pattern) -> Iterator[tuple[LogRef, LogLine, re.Match]]:

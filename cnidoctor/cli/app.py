@@ -21,10 +21,12 @@ app = typer.Typer(
 
 def _register() -> None:
     from cnidoctor.cli import analyze, checks, version
+    from cnidoctor.cli import node as node_cmd
 
     app.command("analyze")(analyze.analyze)
     app.add_typer(checks.app, name="checks")
     app.command("version")(version.version)
+    app.command("node")(node_cmd.node)
     try:
         from cnidoctor.cli import live
     except ImportError:  # live collection not installed in this build

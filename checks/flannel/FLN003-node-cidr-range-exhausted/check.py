@@ -49,6 +49,17 @@ def _capacity(ctx: Context, args: list[str], pod: dict) -> tuple[list[Evidence],
     return out, values
 
 
+def _not_ready_holders(ctx: Context) -> list[tuple[str, str, str]]:
+    """Nodes holding a pod CIDR whose Ready condition is not True: candidates for machines that are gone."""
+    out = []
+    for n in ctx.nodes:
+        ready = next((c for c in (n.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), None)
+        if fl.pod_cidrs(n) and ready is not None and ready.get("status") != "True":
+            since = f"{ready.get('status')} since {ready.get('lastTransitionTime', '?')}"
+            out.append((obj_name(n), ", ".join(map(str, fl.pod_cidrs(n))), since))
+    return out
+
+
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     if not ctx.nodes:
         return None
@@ -92,6 +103,11 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     if not evidence:
         return []
     evidence += [fl.node_evidence(n, f"node {n} has no spec.podCIDR") for n in without[:6]]
+    stale = _not_ready_holders(ctx)
+    evidence += [
+        fl.node_evidence(n, f"node {n} holds {cidr} but is not Ready ({since})") for n, cidr, since in stale[:4]
+    ]
+    values["stale_nodes"] = " ".join(n for n, _, _ in stale) or "<gone-node>"
     return [
         Hit(
             evidence,

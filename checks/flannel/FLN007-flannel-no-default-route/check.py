@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from pathlib import Path
 
@@ -30,9 +31,35 @@ def _route_facts(ctx: Context, node: str) -> tuple[list[Evidence], dict[str, str
         return [], {}, True
     connected = [r for r in main if r.scope == "link" and r.dev and not r.dev.startswith(("cni", "flannel", "veth"))]
     shown = ", ".join(f"{r.dst} dev {r.dev}" for r in main[:4]) or "no IPv4 routes at all"
-    ev = fl.file_evidence(node, "ip-route.json", f"no default route in the main table; routes: {shown}")
+    evidence = [fl.file_evidence(node, "ip-route.json", f"no default route in the main table; routes: {shown}")]
     values = {"iface": connected[0].dev} if connected and connected[0].dev else {}
-    return [ev], values, False
+    peer = _peer_gateway(ctx, node, connected)
+    if peer is not None:
+        gateway, route, others = peer
+        values.update(gateway=gateway, iface=str(route.dev))
+        evidence.append(
+            fl.file_evidence(
+                others[0],
+                "ip-route.json",
+                f"{', '.join(others)} route default via {gateway}, which is on {node}'s {route.dst} dev {route.dev}",
+            )
+        )
+    return evidence, values, False
+
+
+def _peer_gateway(ctx: Context, node: str, connected: list[Route]) -> tuple[str, Route, list[str]] | None:
+    """The default gateway other nodes use, when it lies on one of NODE's connected networks."""
+    found: dict[str, list[str]] = {}
+    for other in ctx.bundle.node_dirs:
+        for r in _main_table(ctx.parsed(other, "ip-route.json", parse_routes) or ()) if other != node else []:
+            if r.dst == "default" and r.gateway:
+                found.setdefault(r.gateway, []).append(other)
+    for gateway, others in sorted(found.items(), key=lambda kv: -len(kv[1])):
+        for route in connected:
+            net = route.network
+            if net is not None and ipaddress.ip_address(gateway) in net:
+                return gateway, route, others
+    return None
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
@@ -51,6 +78,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             "namespace": ref.namespace,
             "pod": ref.pod,
             "iface": "<interface of the node network>",
+            "gateway": "<gateway>",
             **values,
             **fl.ds_values(ctx, pod),
         }

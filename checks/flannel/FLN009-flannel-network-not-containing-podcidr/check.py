@@ -49,6 +49,8 @@ def _cluster_cidr(ctx: Context, nc: fl.NetConf) -> list[Evidence]:
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
+    if fl.uses_kube_subnet_manager(ctx) is False:
+        return []  # leases come from etcd, not from the nodes' pod CIDRs
     nc = fl.net_conf(ctx)
     logs: dict[str, list[Evidence]] = {}
     for ref, line, m in fl.flannel_log_lines(ctx, NOT_CONTAINED):

@@ -23,6 +23,8 @@ def _net(text: str | None) -> fl.Network | None:
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
+    if fl.uses_kube_subnet_manager(ctx) is False:
+        return []  # leases come from etcd, not from the nodes' pod CIDRs
     nc = fl.net_conf(ctx)
     hits = []
     for node in ctx.bundle.node_dirs:

@@ -195,6 +195,22 @@ def net_conf(ctx: Context) -> NetConf | None:
     return None
 
 
+def uses_kube_subnet_manager(ctx: Context) -> bool | None:
+    """Whether flannel takes its leases from the nodes' pod CIDRs (None: the bundle does not say)."""
+    if any(annotations(n).get(ANNOTATION + "kube-subnet-manager") == "true" for n in ctx.nodes):
+        return True
+    flags = [
+        str(a)
+        for ds in flannel_daemonsets(ctx)
+        for c in _containers(((ds.get("spec") or {}).get("template") or {}).get("spec") or {})
+        if is_flannel_container(c)
+        for a in (c.get("command") or []) + (c.get("args") or [])
+    ]
+    if flags:
+        return "--kube-subnet-mgr" in flags or "--kube-subnet-mgr=true" in flags
+    return None
+
+
 def controller_manager_args(ctx: Context) -> list[tuple[dict, list[str]]]:
     """kube-controller-manager pods and their command-line flags."""
     out = []

@@ -22,15 +22,16 @@ def _shared():  # noqa: ANN202 - checks/multus/_multus.py, shared by the MULxxx 
 
 mx = _shared()
 SANDBOX = re.compile(r'plugin type="(?P<plugin>multus(?:-shim)?)"|\bMultus: \[|CmdAdd \(shim\)')
-WHERE = re.compile(r"FailedCreatePodSandBox|RunPodSandbox|CreatePodSandbox|failed to (setup|set up) network")
+WHERE = re.compile(r"FailedCreatePodSandBox|RunPodSandbox|CreatePodSandbox|failed to (setup|set up) network|"
+                   r"(?i:failed to create pod (network )?sandbox)")
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     hits = []
     for m in mx.find_messages(ctx, SANDBOX, logs=False):
         own = mx.multus_own_error(m.text)
-        if own is None or not WHERE.search(m.text):
-            continue
+        if own is None or not WHERE.search(m.text) or "failed to find plugin" in own:
+            continue  # a delegate's error, or the runtime not finding the multus binary (GEN110)
         values = {"plugin": m.groups.get("plugin") or "multus"}
         if m.pod:
             values.update(namespace=m.pod[0], pod=m.pod[1])

@@ -469,3 +469,16 @@ def unwired_evidence(pod: dict, missing: list[NetRequest]) -> Evidence:
                                              or "nothing"))
     return Evidence(layout.namespaced_list(ns, "pods"), f"{ns}/Pod/{name} on {pod_node(pod)} (Running) requests "
                     f"{', '.join(r.ref for r in missing)}: {shown}", f"{ns}/Pod/{name}", pod_node(pod))
+
+
+def recreate_command(node: str, pods: list[dict]) -> str:
+    """A command deleting PODS (one line per namespace), or every pod on NODE that requests networks."""
+    if not pods:
+        return (f"kubectl get pods -A --field-selector spec.nodeName={node} -o jsonpath="
+                "'{range .items[?(@.metadata.annotations.k8s\\.v1\\.cni\\.cncf\\.io/networks)]}"
+                "{.metadata.namespace} {.metadata.name}{\"\\n\"}{end}'"
+                " | while read ns p; do kubectl -n $ns delete pod $p; done")
+    by_ns: dict[str, list[str]] = {}
+    for p in pods:
+        by_ns.setdefault(pod_ns(p), []).append(obj_name(p))
+    return "\n".join(f"kubectl -n {ns} delete pod {' '.join(names)}" for ns, names in sorted(by_ns.items()))

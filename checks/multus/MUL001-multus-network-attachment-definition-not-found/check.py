@@ -48,7 +48,7 @@ def _nad_type(nad: dict) -> str:
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    have_lists = ctx.has_resource(RESOURCE)
+    have_lists = ctx.has_resource(RESOURCE) and not any(RESOURCE in g.path for g in ctx.bundle.gaps)
     nads = mx.nad_index(ctx)
     where: dict[str, list[str]] = defaultdict(list)
     for ns, name in sorted(nads):

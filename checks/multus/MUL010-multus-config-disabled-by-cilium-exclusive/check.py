@@ -73,8 +73,7 @@ def _hit(ctx: Context, node: str, disabled: list[str], sel, config, renames: lis
     values = {"node": node, "disabled": disabled[0], "restored": restored, "cilium_namespace": cilium_ns,
               "multus_namespace": mx.pod_ns(multus) if multus else "kube-system",
               "multus_pod": obj_name(multus) if multus else f"<multus pod on {node}>"}
-    if unwired:
-        values.update(namespace=mx.pod_ns(unwired[0][0]), pods=" ".join(obj_name(p) for p, _ in unwired))
+    values["recreate_command"] = mx.recreate_command(node, [p for p, _ in unwired])
     message = (f"on {node} Cilium renamed {restored} to {disabled[0]} (cni-exclusive {exclusive}); the runtime calls "
                f"{sel.selected or 'no config'} directly"
                + (f", and {len(unwired)} pod(s) there run without their secondary networks" if unwired else ""))

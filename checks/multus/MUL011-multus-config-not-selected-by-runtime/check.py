@@ -65,7 +65,6 @@ def _hit(ctx: Context, node: str, sel, pod: dict, why: str) -> Hit:  # noqa: ANN
     evidence += [mx.unwired_evidence(p, missing) for p, missing in unwired[:2]]
     values = {"node": node, "selected": sel.selected or "nothing", "multus_namespace": mx.pod_ns(pod),
               "multus_pod": obj_name(pod)}
-    if unwired:
-        values.update(namespace=mx.pod_ns(unwired[0][0]), pods=" ".join(obj_name(p) for p, _ in unwired))
+    values["recreate_command"] = mx.recreate_command(node, [p for p, _ in unwired])
     objects = [f"Node/{node}"] + [mx.pod_ref(p) for p, _ in unwired]
     return Hit(evidence, objects, [node], values, f"Multus is deployed on {node} but not used there: {why}")

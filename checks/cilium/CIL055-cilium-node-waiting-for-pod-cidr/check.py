@@ -1,0 +1,53 @@
+"""An agent waits for its pod CIDR / IPs from the operator (CRD-backed IPAM) and never gets them."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+if str(Path(__file__).resolve().parents[1]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _cilium import base_values, first_per_pod, log_lines, natural  # noqa: E402
+
+from cnidoctor.bundle import layout  # noqa: E402
+from cnidoctor.diagnose.context import Context, obj_name  # noqa: E402
+from cnidoctor.model import Evidence, Hit  # noqa: E402
+
+WAITING = re.compile(r"Waiting for IPs to become available in CRD-backed allocation pool|"
+                     r"(?i:waiting for .*(pod ?cidr|allocation).*(cilium ?node|operator))")
+MIN_WAITS = 2  # a fresh node may log it once before the operator answers
+
+
+def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
+    hits = list(log_lines(ctx, WAITING))
+    by_node: dict[str, int] = {}
+    for h in hits:
+        if h.node:
+            by_node[h.node] = by_node.get(h.node, 0) + 1
+    errors = _operator_errors(ctx)
+    nodes = sorted({n for n, c in by_node.items() if c >= MIN_WAITS} | set(errors), key=natural)
+    if not nodes:
+        return []
+    evidence = [h.evidence for h in first_per_pod([h for h in hits if h.node in nodes])]
+    evidence += [errors[n] for n in nodes if n in errors]
+    values = base_values(ctx)
+    values.update(node=nodes[0], pod=next((h.pod for h in hits if h.node == nodes[0]), "<cilium pod>"))
+    msg = f"no pod CIDR/IPs allocated for {', '.join(nodes)}: the agent there cannot start"
+    return [Hit(evidence, [f"Node/{n}" for n in nodes], nodes, values, msg)]
+
+
+def _operator_errors(ctx: Context) -> dict[str, Evidence]:
+    """CiliumNodes whose IPAM status carries an operator error and that hold no pod CIDR."""
+    res = "ciliumnodes.cilium.io"
+    out: dict[str, Evidence] = {}
+    if not ctx.has_resource(res):
+        return out
+    for cn in ctx.resource(res):
+        ipam_spec = (cn.get("spec") or {}).get("ipam") or {}
+        err = (((cn.get("status") or {}).get("ipam") or {}).get("operator-status") or {}).get("error")
+        if err and not ipam_spec.get("podCIDRs") and not ipam_spec.get("pool"):
+            text = f"CiliumNode {obj_name(cn)}: no spec.ipam.podCIDRs, operator-status error: {err}"
+            out[obj_name(cn)] = Evidence(layout.cluster_list(res), text, f"CiliumNode/{obj_name(cn)}", obj_name(cn))
+    return out

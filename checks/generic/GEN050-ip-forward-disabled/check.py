@@ -11,14 +11,13 @@ V4_KEYS = ("net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding")
 V6_KEY = "net.ipv6.conf.all.forwarding"
 
 
-def _ipv6_cluster(ctx: Context) -> bool:
-    """True when a node has an IPv6 pod CIDR (IPv6 or dual-stack pod network)."""
-    for n in ctx.nodes:
-        spec = n.get("spec") or {}
-        cidrs = list(spec.get("podCIDRs") or []) + [spec.get("podCIDR") or ""]
-        if any(":" in str(c) for c in cidrs):
-            return True
-    return False
+def _families(ctx: Context) -> tuple[bool, bool]:
+    """(IPv4, IPv6) pod networks in use, from the nodes' pod CIDRs; IPv4 when nothing says otherwise."""
+    cidrs = [str(c) for n in ctx.nodes for c in ((n.get("spec") or {}).get("podCIDRs") or [])
+             + [(n.get("spec") or {}).get("podCIDR") or ""] if c]
+    v6 = any(":" in c for c in cidrs)
+    v4 = any("." in c for c in cidrs) or not v6
+    return v4, v6
 
 
 def _runtime(ctx: Context, node: str) -> str:
@@ -44,7 +43,8 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             parsed[node] = s
     if not parsed:
         return None
-    keys = V4_KEYS + ((V6_KEY,) if _ipv6_cluster(ctx) else ())
+    v4, v6 = _families(ctx)
+    keys = (V4_KEYS if v4 else ()) + ((V6_KEY,) if v6 else ())
     hits: list[Hit] = []
     for node, s in sorted(parsed.items()):
         off = [k for k in keys if s.get_int(k) == 0]

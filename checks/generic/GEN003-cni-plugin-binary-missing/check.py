@@ -40,9 +40,9 @@ class _Missing:
 def _role(ctx: Context, node: str, plugin: str, message: str, nads: dict) -> str | None:
     sel = cl.net_d(ctx, node)
     if sel and sel.config:
-        for t, role in cl.required_plugins(sel.config):
+        for t, role in cl.node_required_plugins(sel):
             if t == plugin:
-                return f"{role} in {sel.selected}"
+                return role if role.startswith("Multus's") else f"{role} in {sel.selected}"
     for ref, nad in nads.items():
         if plugin in cl.nad_types(nad):
             return f"a Multus delegate (NetworkAttachmentDefinition {ref})"
@@ -88,11 +88,11 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         fam = cl.config_family(sel.config)
         if deployed and fam is not None and fam not in deployed:
             continue
-        for plugin, role in cl.required_plugins(sel.config):
+        for plugin, role in cl.node_required_plugins(sel):
             if bins.has(plugin):
                 continue
             m = missing(node, plugin)
-            m.role = m.role or f"{role} in {sel.selected}"
+            m.role = m.role or (role if role.startswith("Multus's") else f"{role} in {sel.selected}")
             ev = _config_line(ctx, node, sel.selected, plugin)
             if ev:
                 m.evidence.append(ev)

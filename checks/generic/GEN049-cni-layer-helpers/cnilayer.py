@@ -116,6 +116,21 @@ def required_plugins(cfg: CniConfig) -> list[tuple[str, str]]:
     return out
 
 
+def node_required_plugins(sel: CniConfSelection) -> list[tuple[str, str]]:
+    """(binary, role) the runtime and Multus exec for a node's selected config, including the cluster network a
+    Multus config delegates to by file (`clusterNetwork`, or the next config in the directory)."""
+    cfg = sel.config
+    if cfg is None:
+        return []
+    out = required_plugins(cfg)
+    if cfg.multus and not cfg.multus.delegates:
+        target = (cfg.multus.cluster_network or "").rsplit("/", 1)[-1]
+        names = [f for f in sel.shadowed if f == target or sel.configs[f].name == target] or list(sel.shadowed[:1])
+        for f in names[:1]:
+            out += [(t, f"Multus's cluster network {f}: {role}") for t, role in required_plugins(sel.configs[f])]
+    return out
+
+
 # -- CNI agents --------------------------------------------------------------------------------------
 def host_paths(ds: dict) -> list[str]:
     spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}

@@ -42,7 +42,9 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if node is None:
             continue
         m = occ.match
-        plugin = m["plugin"] or m["plugin2"] or "?"
+        sel = cl.net_d(ctx, node)
+        plugin = m["plugin"] or m["plugin2"] or (sel.config.types[0] if sel and sel.config and sel.config.types
+                                                   else "<plugin>")
         config = m["config"] or m["config2"] or "?"
         supported = [s.strip('"') for s in (m["supported"] or "").split()]
         if node in by_node:
@@ -74,7 +76,7 @@ def _hit(ctx: Context, node: str, plugin: str, config: str, supported: list[str]
         how = ("upgrade containerd on the node to 1.6.4 or later (it falls back to an older loopback version), "
                "or upgrade the CNI plugins to v1.x")
         fix = upgrade_plugins + f"  # or upgrade containerd on {node} to >= 1.6.4"
-    elif cfg_version and cfg_version == config:
+    elif cfg_version and cfg_version == config and supported:
         evidence.append(Evidence(layout.node_file(node, f"{layout.CNI_NET_D}/{sel.selected}"),
                                  f'{sel.selected}: "cniVersion": "{cfg_version}"', f"Node/{node}", node))
         cause = (f"{sel.selected} on {node} declares cniVersion {config}, newer than {plugin} supports "

@@ -68,12 +68,8 @@ def cni_errors(ctx: Context, pattern: re.Pattern, kubelet: bool = True) -> list[
     if not kubelet:
         return out
     for node in ctx.node_names:
-        text = ctx.node_file(node, "kubelet.log")
-        if not text:
-            continue
         seen: set[str] = set()
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            clean = unescape(line)
+        for lineno, line, clean in kubelet_lines(ctx, node):
             m = pattern.search(clean)
             if not m or m.group(0) in seen:
                 continue
@@ -83,6 +79,15 @@ def cni_errors(ctx: Context, pattern: re.Pattern, kubelet: bool = True) -> list[
                                   Evidence(layout.node_file(node, "kubelet.log"), line.strip()[:500], f"Node/{node}",
                                            node, lineno), m))
     return out
+
+
+def kubelet_lines(ctx: Context, node: str) -> list[tuple[int, str, str]]:
+    """(line number, line, line without backslashes) of the node's kubelet.log, read once per analysis."""
+    cache = ctx.__dict__.setdefault("_cnilayer_kubelet", {})
+    if node not in cache:
+        text = ctx.node_file(node, "kubelet.log") or ""
+        cache[node] = [(i, line, unescape(line)) for i, line in enumerate(text.splitlines(), start=1)]
+    return cache[node]
 
 
 # -- node CNI directories --------------------------------------------------------------------------
@@ -344,8 +349,7 @@ def exhausted_ranges(ctx: Context) -> list[RangeUse]:
         live_ips = {str(ip) for _, ip in live}
         leaked = [r for r in reservations or [] if r.ip not in live_ips]
         teardown = None
-        text = ctx.node_file(node, "kubelet.log") or ""
-        for i, line in enumerate(text.splitlines(), start=1):
+        for i, line, _ in kubelet_lines(ctx, node):
             if _TEARDOWN_TROUBLE.search(line):
                 teardown = Evidence(layout.node_file(node, "kubelet.log"), line.strip()[:400], f"Node/{node}", node, i)
                 break

@@ -85,5 +85,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
                              f"{ns}/Pod/{obj_name(pod)}" if pod else f"Node/{node}", node)]
         evidence += [e.evidence() for e in evs[:2]]
         hits.append(Hit(evidence, [f"Node/{node}"] + [e.obj for e in evs], [node],
-                        {"node": node, "namespace": ns, **({"pod": obj_name(pod)} if pod else {})}, state))
+                        {"node": node, "namespace": ns, "pod_ref": f"pod/{obj_name(pod)}" if pod else
+                         f"$(kubectl -n {ns} get pods -l k8s-app=calico-node --field-selector spec.nodeName={node} "
+                         "-o name)"}, state))
     return hits

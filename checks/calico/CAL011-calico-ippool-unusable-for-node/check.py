@@ -24,6 +24,7 @@ def _lib() -> ModuleType:
 
 
 STUCK = re.compile(r'plugin type="calico" failed \(add\)')
+EQUALS = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*==\s*['\"]([^'\"]*)['\"]\s*$")
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
@@ -50,7 +51,10 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         evidence += [e.evidence() for e in evs[:2]]
         reasons = sorted({"disabled" if p.disabled else "not for workloads" if not p.workload
                           else f"nodeSelector {p.node_selector} does not select it" for p in pools})
+        disabled = [p for p in pools if p.disabled]
+        label = next((f"{m.group(1)}={m.group(2)}" for p in pools if not p.disabled
+                      for m in [EQUALS.match(p.node_selector)] if m), "<label>=<value> selected by a pool")
         hits.append(Hit(evidence, [f"Node/{node}"] + [e.obj for e in evs], [node],
-                        {"node": node, "pool": pools[0].name},
+                        {"node": node, "pool": (disabled or pools)[0].name, "label": label},
                         f"no enabled IP pool selects {node} ({'; '.join(reasons)})"))
     return hits

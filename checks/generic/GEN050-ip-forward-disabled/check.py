@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Evidence, Hit
@@ -9,6 +11,11 @@ from cnidoctor.parse.sysctl import Sysctls, parse_sysctl
 
 V4_KEYS = ("net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding")
 V6_KEY = "net.ipv6.conf.all.forwarding"
+# Docker: `WARNING: IPv4 forwarding is disabled. Networking will not work.`; kubeadm preflight; agents' warnings.
+COMPLAINT = re.compile(r"(?i)(IPv[46] forwarding|ip_forward(ing)?|ipv4/ip_forward|conf/all/forwarding)"
+                       r"[^\n]{0,60}?(is disabled|disabled|not set to 1|contents are not set|is 0|= ?0\b)")
+AGENT = re.compile(r"(calico-node|canal|cilium|kube-flannel-ds|kube-flannel|flannel|kube-proxy|kube-multus-ds)"
+                   r"(-[a-z0-9]+)+")
 
 
 def _families(ctx: Context) -> tuple[bool, bool]:
@@ -35,6 +42,24 @@ def _runtime_evidence(ctx: Context, node: str, others: list[str]) -> Evidence | 
                     f"Node/{node}", node)
 
 
+def _complaints(ctx: Context, node: str) -> list[Evidence]:
+    """Lines where the node's kubelet, kernel or CNI agents say forwarding is off (first one of each source)."""
+    out = []
+    for name in ("kubelet.log", "dmesg.txt"):
+        for i, line in enumerate((ctx.node_file(node, name) or "").splitlines(), start=1):
+            if COMPLAINT.search(line):
+                out.append(Evidence(layout.node_file(node, name), line.strip()[:300], f"Node/{node}", node, i))
+                break
+    for ref in ctx.bundle.logs:
+        if AGENT.fullmatch(ref.pod) and ctx.pod_node(ref.namespace, ref.pod) == node:
+            for line in ctx.bundle.stream_log(ref):
+                if COMPLAINT.search(line.text):
+                    out.append(Evidence(ref.path, line.text.strip()[:300], f"{ref.namespace}/Pod/{ref.pod}", node,
+                                        line.lineno))
+                    break
+    return out
+
+
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     parsed: dict[str, Sysctls] = {}
     for node in ctx.bundle.node_dirs:
@@ -52,6 +77,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             continue
         evidence = [e for k in off if (e := ctx.evidence_line(node, "sysctl.txt", f"{k} =")) is not None]
         healthy = sorted(n for n, o in parsed.items() if n != node and all(o.get_int(k) != 0 for k in off))
+        evidence += _complaints(ctx, node)
         if healthy and (e := ctx.evidence_line(healthy[0], "sysctl.txt", f"{off[0]} =")) is not None:
             evidence.append(e)
         if (e := _runtime_evidence(ctx, node, healthy)) is not None:

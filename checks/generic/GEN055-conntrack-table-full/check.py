@@ -58,7 +58,8 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
                 evidence += [e for e in (ctx.evidence_line(node, "sysctl.txt", count[0] + " ="),
                                          ctx.evidence_line(node, "sysctl.txt", limit[0] + " =")) if e]
         stats = ctx.parsed(node, "conntrack-stats.txt", parse_conntrack_stats)
-        dropped = stats is not None and (stats.early_drop > 0 and stats.drop > 0
+        # counters are totals since boot: alone they prove a full table only when its fill is unknown
+        dropped = stats is not None and (stats.early_drop > 0 and stats.drop > 0 and "count" not in values
                                          or stats.drop + stats.early_drop > 0 and bool(reasons))
         if stats is not None and dropped:
             reasons.append(f"conntrack -S: drop={stats.drop} early_drop={stats.early_drop} "

@@ -16,6 +16,17 @@ FLANNEL_OVERLAY = re.compile(r"flannel[.\-].*")
 CALICO_OVERLAY = re.compile(r"vxlan\.calico|vxlan-v6\.calico|tunl0|wireguard\.cali|wg-v6\.cali")
 
 
+def _flannel_backend(ctx: Context) -> str | None:
+    """Backend.Type of flannel's net-conf.json (vxlan, host-gw, wireguard, ...), if the bundle has it."""
+    for cm in ctx.configmaps:
+        conf = (cm.get("data") or {}).get("net-conf.json")
+        if conf:
+            m = re.search(r'"Type"\s*:\s*"([^"]+)"', str(conf))
+            if m:
+                return m.group(1).lower()
+    return None
+
+
 def _node_ip(ctx: Context, node: str) -> str | None:
     for a in ((ctx.node_by_name.get(node) or {}).get("status") or {}).get("addresses") or []:
         if a.get("type") == "InternalIP":
@@ -89,8 +100,11 @@ def _node_hits(ctx: Context, node: str, links: tuple[Link, ...], addrs: tuple[Ad
                         [f"Node/{node}"], [node],
                         {"overlay": ov.name, "underlay": under.name, "fit_mtu": str(fit), "overlay_mtu": str(ov.mtu)},
                         f"{node}: {text}"))
+    host_gw = _flannel_backend(ctx) == "host-gw"
     for pattern, veth_of in ((FLANNEL_OVERLAY, lambda v: v.master in ("cni0", "cbr0")),
                              (CALICO_OVERLAY, lambda v: v.name.startswith("cali"))):
+        if pattern is FLANNEL_OVERLAY and host_gw:
+            continue  # host-gw routes pod traffic without encapsulation; a leftover flannel.1 is not on the path
         mine = [o for o in overlays if pattern.fullmatch(o.name) and o.mtu]
         if not mine:
             continue

@@ -13,6 +13,10 @@ from cnidoctor.model import Evidence, Hit
 DNS_POD = re.compile(r".*coredns.*|kube-dns-.*")
 NODELOCAL_IP = "169.254.20.10"
 ENFORCING_NONE = {"flannel"}  # flannel alone (or under multus) does not enforce NetworkPolicy
+NATIVE_POLICIES = ("globalnetworkpolicies.crd.projectcalico.org", "networkpolicies.crd.projectcalico.org",
+                   "globalnetworkpolicies.projectcalico.org", "networkpolicies.projectcalico.org",
+                   "ciliumnetworkpolicies.cilium.io", "ciliumclusterwidenetworkpolicies.cilium.io")
+NATIVE_DNS = re.compile(r'"(port|ports)"\s*:\s*\[?\s*"?53"?\b|"dns"\s*:')
 
 
 def selects(selector: dict | None, labels: dict) -> bool:
@@ -123,9 +127,21 @@ def _describe(policy: dict) -> str:
             f"{spec.get('policyTypes') or ['(implied)']}, egress rules: {body}")[:400]
 
 
+def _native_dns_policy(ctx: Context) -> str | None:
+    """A Calico or Cilium policy that mentions DNS (port 53 or a DNS rule), which may allow what K8s ones deny."""
+    for name in NATIVE_POLICIES:
+        if ctx.has_resource(name):
+            for item in ctx.resource(name):
+                if NATIVE_DNS.search(json.dumps(item.get("spec") or item.get("specs") or {})):
+                    return f"{name.split('.')[0]}/{obj_name(item)}"
+    return None
+
+
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     if not ctx.has_resource("networkpolicies"):
         return None
+    if _native_dns_policy(ctx):
+        return []  # the CNI's own policies take part in the decision; they are that CNI's checks' business
     if ctx.cnis and ctx.cnis <= ENFORCING_NONE | {"multus"} and "flannel" in ctx.cnis:
         return []
     dns = _dns_targets(ctx)

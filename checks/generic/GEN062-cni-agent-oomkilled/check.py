@@ -39,6 +39,24 @@ def _last_log_line(ctx: Context, ns: str, pod: str, container: str) -> Evidence 
     return None
 
 
+def _oom_events(ctx: Context, ns: str, pod: str, node: str | None) -> list[Evidence]:
+    """kubelet's OOMKilling / SystemOOM events for the pod or its node that name the pod."""
+    out = []
+    for ev in ctx.events:
+        if ev.get("reason") not in ("OOMKilling", "SystemOOM", "OOMKilled"):
+            continue
+        inv = ev.get("involvedObject") or {}
+        message = str(ev.get("message") or "")
+        if inv.get("name") == pod or (node and inv.get("name") == node and pod in message):
+            ev_ns = str(meta(ev).get("namespace") or inv.get("namespace") or "default")
+            out.append(Evidence(layout.namespaced_list(ev_ns, "events"),
+                                f"{ev.get('type', '')} {ev.get('reason')} {inv.get('kind')}/{inv.get('name')}: "
+                                f"{message}"[:400], f"{ns}/Pod/{pod}", node))
+            if len(out) >= 2:
+                break
+    return out
+
+
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     if not ctx.has_resource("pods"):
         return None
@@ -61,6 +79,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             evidence = [Evidence(layout.namespaced_list(ns, "pods"), text, f"{ns}/Pod/{name}", node)]
             if (e := _last_log_line(ctx, ns, name, cname)) is not None:
                 evidence.append(e)
+            evidence += _oom_events(ctx, ns, name, node)
             size = _bytes(limit) if limit else None
             values = {"namespace": ns, "pod": name, "container": cname,
                       "owner": ctx.owner_name(pod) or name, "limit": limit or "none",

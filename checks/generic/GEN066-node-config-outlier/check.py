@@ -17,6 +17,7 @@ from cnidoctor.parse.sysctl import parse_sysctl
 from cnidoctor.parse.uname import parse_uname
 
 MIN_NODES = 3
+KERNEL = "kernel version (major.minor)"  # reported only beside another difference (mixed node pools are normal)
 SYSCTLS = ("net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter", "net.bridge.bridge-nf-call-iptables")
 CNI_IFACE = re.compile(r"flannel[.\-].*|cni0|cbr0|vxlan\.calico|vxlan-v6\.calico|tunl0|wireguard\.cali"
                        r"|cilium_(host|net|vxlan|geneve)|weave|kube-bridge")
@@ -45,7 +46,7 @@ def _kernel(ctx: Context, node: str) -> list[Fact]:
     u = ctx.parsed(node, "uname.txt", parse_uname)
     if u is None or u.version is None:
         return []
-    return [("kernel version (major.minor)", "uname.txt", f"{u.version[0]}.{u.version[1]}",
+    return [(KERNEL, "uname.txt", f"{u.version[0]}.{u.version[1]}",
              Evidence(layout.node_file(node, "uname.txt"), u.text[:200], f"Node/{node}", node, 1))]
 
 
@@ -134,7 +135,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     if not facts:
         return None
     hits: list[Hit] = []
-    for key, per_node in facts.items():
+    for key, per_node in sorted(facts.items(), key=lambda kv: kv[0] == KERNEL):
         if len(per_node) < MIN_NODES:
             continue
         votes = Counter(v for v, _, _ in per_node.values())
@@ -142,6 +143,10 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if count * 2 <= len(per_node) or count == len(per_node):
             continue
         outliers = sorted(n for n, (v, _, _) in per_node.items() if v != majority)
+        if key == KERNEL:
+            outliers = [n for n in outliers if any(n in h.nodes for h in hits)]
+            if not outliers:
+                continue
         evidence = []
         for node in outliers:
             value, fname, ev = per_node[node]

@@ -13,6 +13,20 @@ from cnidoctor.parse.sysctl import parse_sysctl
 MIN_INSERT_FAILED = 1000
 FAR_FROM_FULL = 0.8
 TABLE_FULL = re.compile(r"table full, dropping packet")
+# What the race looks like to pods: DNS lookups that time out (the counters alone accumulate since boot).
+DNS_TIMEOUT = re.compile(r"lookup \S+ on \S+:53: (read|dial|write) (udp|tcp) \S*: i/o timeout"
+                         r"|;; connection timed out; no servers could be reached|Temporary failure in name resolution")
+
+
+def _dns_timeout(ctx: Context, node: str) -> Evidence | None:
+    """The first DNS timeout logged by a pod on NODE."""
+    for ref in ctx.bundle.logs:
+        if ctx.pod_node(ref.namespace, ref.pod) != node:
+            continue
+        for line in ctx.bundle.stream_log(ref):
+            if DNS_TIMEOUT.search(line.text):
+                return Evidence(ref.path, line.text.strip()[:300], f"{ref.namespace}/Pod/{ref.pod}", node, line.lineno)
+    return None
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
@@ -32,6 +46,9 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         limit = s.get_int("net.netfilter.nf_conntrack_max") if s else None
         if count is not None and limit and count >= FAR_FROM_FULL * limit:
             continue
+        symptom = _dns_timeout(ctx, node)
+        if symptom is None:
+            continue
         busiest = max(stats.cpus, key=lambda c: c.counters.get("insert_failed", 0))
         fill = f"; table {count} of {limit} entries" if count is not None and limit else ""
         text = (f"{node}: conntrack insert_failed={stats.insert_failed} "
@@ -40,5 +57,6 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         evidence = [Evidence(layout.node_file(node, "conntrack-stats.txt"), text, f"Node/{node}", node, busiest.line)]
         if count is not None:
             evidence += [e for e in (ctx.evidence_line(node, "sysctl.txt", "net.netfilter.nf_conntrack_count ="),) if e]
+        evidence.append(symptom)
         hits.append(Hit(evidence, [f"Node/{node}"], [node], {}, text))
     return hits if hits or seen else None

@@ -19,6 +19,11 @@ from cnidoctor.parse.cilium import CiliumHealth, CiliumStatus, parse_cilium_heal
 AGENT = "cilium-agent"
 OPERATOR = re.compile(r"cilium-operator.*")
 CONFIG_MAP = "cilium-config"
+# The agent cannot reach the API server at start-up (1.15 wording first, then older client errors).
+API_UNREACHABLE = re.compile(
+    r"(?i)unable to contact k8s api-?server|(unable to (create|initialize) (the )?k8s client|unable to initialize "
+    r"kubernetes subsystem).*(i/o timeout|connection refused|no route to host|network is unreachable|deadline exceeded)"
+)
 
 # logrus/slog text: key=value or key="quoted \"value\""
 _FIELD = re.compile(r'(\w[\w.\-]*)=("(?:[^"\\]|\\.)*"|\S+)')

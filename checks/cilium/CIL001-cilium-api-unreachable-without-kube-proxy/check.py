@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:
 
 from _cilium import (  # noqa: E402
     AGENT,
+    API_UNREACHABLE,
     agent_daemonset,
     api_endpoint,
     base_values,
@@ -29,11 +29,9 @@ from cnidoctor.diagnose.context import Context, obj_name  # noqa: E402
 from cnidoctor.model import Evidence, Hit  # noqa: E402
 from cnidoctor.parse.iptables import parse_iptables_save  # noqa: E402
 
-API_ERROR = re.compile(r"(?i)unable to contact k8s api-server")
-
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    hits = list(log_lines(ctx, API_ERROR))
+    hits = list(log_lines(ctx, API_UNREACHABLE))
     if not hits:
         return []
     cfg = cilium_config(ctx)

@@ -11,6 +11,7 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:
 
 from _cilium import (  # noqa: E402
     AGENT,
+    API_UNREACHABLE,
     agent_daemonset,
     api_endpoint,
     base_values,
@@ -25,12 +26,11 @@ from cnidoctor.bundle import layout  # noqa: E402
 from cnidoctor.diagnose.context import Context, obj_name  # noqa: E402
 from cnidoctor.model import Evidence, Hit  # noqa: E402
 
-API_ERROR = re.compile(r"(?i)unable to contact k8s api-server")
 DIALING = re.compile(r'Establishing connection to apiserver.*host="?https?://\[?(?P<host>[^\]/"\s]+?)\]?(:\d+)?["\s/]')
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    hits = list(log_lines(ctx, API_ERROR))
+    hits = list(log_lines(ctx, API_UNREACHABLE))
     if not hits:
         return []
     cfg = cilium_config(ctx)

@@ -109,6 +109,15 @@ def evaluate_check(ctx: Context, check: Check, scanner: LogScanner) -> CheckResu
     return CheckResult(check, Status.PASS)
 
 
+def manifest_gaps(manifest: dict | None) -> list[Gap]:
+    """Gaps recorded when the bundle was collected (manifest.json), so the report shows them too."""
+    out = []
+    for g in (manifest or {}).get("gaps") or []:
+        if isinstance(g, dict) and g.get("path") and g.get("reason"):
+            out.append(Gap(str(g["path"]), str(g["reason"]), str(g.get("source") or "collect")))
+    return out
+
+
 def diagnose(bundle: Bundle, checks: list[Check]) -> Diagnosis:
     """Evaluate CHECKS against BUNDLE and return ranked, folded findings."""
     started = time.perf_counter()
@@ -129,7 +138,7 @@ def diagnose(bundle: Bundle, checks: list[Check]) -> Diagnosis:
         detected_cnis=cnis,
         results=results,
         findings=findings,
-        gaps=list(bundle.gaps),
+        gaps=list(bundle.gaps) + manifest_gaps(bundle.manifest),
         not_applicable=len(checks) - len(todo),
         elapsed=time.perf_counter() - started,
         manifest=bundle.manifest,

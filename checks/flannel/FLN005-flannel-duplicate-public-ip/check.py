@@ -60,16 +60,17 @@ def _vtep_evidence(ctx: Context, node: str, dup: str) -> Evidence | None:
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     if not ctx.nodes:
         return None
-    by_ip: dict[str, list[str]] = defaultdict(list)
+    by_ip: dict[tuple[str, str], list[str]] = defaultdict(list)
     for node in ctx.nodes:
-        ip = fl.annotations(node).get(fl.PUBLIC_IP)
-        if ip:
-            by_ip[ip].append(str(node["metadata"]["name"]))
+        for key in (fl.PUBLIC_IP, fl.PUBLIC_IP + "v6"):
+            ip = fl.annotations(node).get(key)
+            if ip:
+                by_ip[(key, ip)].append(str(node["metadata"]["name"]))
     hits = []
-    for ip, names in sorted(by_ip.items()):
+    for (key, ip), names in sorted(by_ip.items()):
         if len(names) < 2:
             continue
-        evidence = [fl.node_evidence(n, f"{n} {fl.PUBLIC_IP}: {ip}") for n in names]
+        evidence = [fl.node_evidence(n, f"{n} {key}: {ip}") for n in names]
         values: dict[str, str] = {"public_ip": ip, "iface": "<interface on the node network>"}
         for ref, line, m in fl.flannel_log_lines(ctx, USING):
             if m.group("addr") == ip and ctx.pod_node(ref.namespace, ref.pod) in names:

@@ -20,8 +20,17 @@ COMPLAINT = re.compile(
 )
 
 
-def _bridge_based(ctx: Context, node: str) -> bool:
-    files = ctx.node_files(node, "cni-net.d/")
+def _cni_files(ctx: Context) -> dict[str, dict[str, str]]:
+    """Each node's cni-net.d/ files (name -> text), from one pass over the bundle's paths."""
+    out: dict[str, dict[str, str]] = {}
+    for path in ctx.bundle.paths("nodes/"):
+        parts = path.split("/", 3)
+        if len(parts) == 4 and parts[2] == "cni-net.d" and (text := ctx.bundle.read_text(path)) is not None:
+            out.setdefault(parts[1], {})[parts[3]] = text
+    return out
+
+
+def _bridge_based(ctx: Context, node: str, files: dict[str, str] | None) -> bool:
     sel = select_default(files) if files else None
     if sel is not None and sel.config is not None:
         types = set(sel.config.types)
@@ -59,7 +68,8 @@ def _complaints(ctx: Context, node: str) -> list[Evidence]:
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    nodes = [n for n in ctx.bundle.node_dirs if _bridge_based(ctx, n)]
+    cni_files = _cni_files(ctx)
+    nodes = [n for n in ctx.bundle.node_dirs if _bridge_based(ctx, n, cni_files.get(n))]
     if not nodes:
         return []
     hits: list[Hit] = []

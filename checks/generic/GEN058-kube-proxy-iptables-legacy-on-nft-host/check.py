@@ -25,15 +25,20 @@ def _legacy_only(m: re.Match) -> bool:
     return (major, minor) < (1, 8) or m.group("mode") == "legacy"
 
 
-def _first_failure(ctx: Context, pod_re: re.Pattern, node: str) -> Evidence | None:
+def _failures(ctx: Context, pod_re: re.Pattern) -> dict[str, Evidence]:
+    """The first legacy-iptables failure logged by a pod matching POD_RE, per node (one pass over the logs)."""
+    out: dict[str, Evidence] = {}
     for ref in ctx.bundle.logs:
-        if not pod_re.fullmatch(ref.pod) or ctx.pod_node(ref.namespace, ref.pod) != node:
+        node = ctx.pod_node(ref.namespace, ref.pod) if pod_re.fullmatch(ref.pod) else None
+        if node is None or node in out:
             continue
         for line in ctx.bundle.stream_log(ref):
             m = LEGACY_FAIL.search(line.text)
             if m and _legacy_only(m):
-                return Evidence(ref.path, line.text.strip()[:400], f"{ref.namespace}/Pod/{ref.pod}", node, line.lineno)
-    return None
+                out[node] = Evidence(ref.path, line.text.strip()[:400], f"{ref.namespace}/Pod/{ref.pod}", node,
+                                     line.lineno)
+                break
+    return out
 
 
 def _host_is_nft(ctx: Context, node: str) -> Evidence | None:
@@ -58,13 +63,10 @@ def _proxy_pod(ctx: Context, node: str) -> tuple[str, str]:
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    if not any(PROXY.fullmatch(r.pod) for r in ctx.bundle.logs):
-        return None if any(PROXY.fullmatch(obj_name(p)) for p in ctx.pods) else []
     hits: list[Hit] = []
-    for node in ctx.node_names:
-        failure = _first_failure(ctx, PROXY, node)
-        if failure is None:
-            continue
+    proxy_failures = _failures(ctx, PROXY)
+    agent_failures = _failures(ctx, AGENT) if proxy_failures else {}
+    for node, failure in sorted(proxy_failures.items()):
         host = _host_is_nft(ctx, node)
         if host is None:
             continue
@@ -74,7 +76,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             evidence.append(Evidence(layout.node_file(node, "modules.txt"),
                                      f"{node}: nf_tables loaded, no ip_tables/iptable_nat module", f"Node/{node}",
                                      node))
-        if (agent := _first_failure(ctx, AGENT, node)) is not None:
+        if (agent := agent_failures.get(node)) is not None:
             evidence.append(agent)
         os_image = ((ctx.node_by_name.get(node) or {}).get("status") or {}).get("nodeInfo", {}).get("osImage")
         if os_image:

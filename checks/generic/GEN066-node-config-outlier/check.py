@@ -57,12 +57,22 @@ def _backend(ctx: Context, node: str) -> list[Fact]:
     return [("iptables backend", "iptables-save.txt", d.backend, ctx.evidence_line(node, "iptables-save.txt", "# Gen"))]
 
 
-def _cni_conf(ctx: Context, node: str) -> list[Fact]:
-    files = ctx.node_files(node, "cni-net.d/")
+def _cni_conf_names(ctx: Context) -> dict[str, list[str]]:
+    """File names under each node's cni-net.d/, from one pass over the bundle's paths."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for path in ctx.bundle.paths(layout.NODES + "/"):
+        parts = path.split("/", 3)
+        if len(parts) == 4 and parts[2] == "cni-net.d":
+            out[parts[1]].append(parts[3])
+    return out
+
+
+def _cni_conf(ctx: Context, node: str, names: dict[str, list[str]]) -> list[Fact]:
+    files = names.get(node)
     if not files:
         return []
-    names = tuple(sorted(n for n in files if "/" not in n and n.endswith(CNI_EXTENSIONS)))
-    return [("CNI config files (in load order)", "cni-net.d/", names or (ABSENT,), None)]
+    loaded = tuple(sorted(n for n in files if "/" not in n and n.endswith(CNI_EXTENSIONS)))
+    return [("CNI config files (in load order)", "cni-net.d/", loaded or (ABSENT,), None)]
 
 
 def _cni_bins(ctx: Context, node: str) -> list[Fact]:
@@ -86,8 +96,7 @@ def _mtus(ctx: Context, node: str) -> list[Fact]:
     return out
 
 
-COLLECTORS: tuple[Callable[[Context, str], list[Fact]], ...] = (
-    _sysctl_facts, _kernel, _backend, _cni_conf, _cni_bins, _mtus)
+COLLECTORS: tuple[Callable[[Context, str], list[Fact]], ...] = (_sysctl_facts, _kernel, _backend, _cni_bins, _mtus)
 
 
 def _show(value: object) -> str:
@@ -126,12 +135,12 @@ def _agent_down(ctx: Context) -> set[str]:
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     facts: dict[str, dict[str, tuple[object, str, Evidence | None]]] = defaultdict(dict)
     down = _agent_down(ctx)
+    conf_names = _cni_conf_names(ctx)
     for node in ctx.bundle.node_dirs:
-        for collect in COLLECTORS:
-            for key, fname, value, ev in collect(ctx, node):
-                if node in down and key.startswith(AGENT_MANAGED):
-                    continue
-                facts[key][node] = (value, fname, ev)
+        for key, fname, value, ev in [f for c in COLLECTORS for f in c(ctx, node)] + _cni_conf(ctx, node, conf_names):
+            if node in down and key.startswith(AGENT_MANAGED):
+                continue
+            facts[key][node] = (value, fname, ev)
     if not facts:
         return None
     hits: list[Hit] = []

@@ -64,7 +64,7 @@ def _peer_gateway(ctx: Context, node: str, connected: list[Route]) -> tuple[str,
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     hits: dict[str, Hit] = {}
-    for ref, line, _ in fl.flannel_log_lines(ctx, NO_DEFAULT):
+    for ref, line, _ in fl.lasting_errors(ctx, NO_DEFAULT):
         pod = ctx.pod(ref.namespace, ref.pod)
         node = ctx.pod_node(ref.namespace, ref.pod) or "?"
         if node in hits:

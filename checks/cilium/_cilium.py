@@ -269,5 +269,49 @@ def health(ctx: Context, node: str) -> CiliumHealth | None:
     return ctx.parsed(node, "cilium-health.txt", parse_cilium_health)
 
 
+@dataclass(frozen=True)
+class HealthFailure:
+    """One failing path in an agent's `cilium-health status`: OBSERVER cannot reach TARGET that way."""
+
+    observer: str
+    target: str  # node name without the cluster prefix
+    kind: str  # Host, Endpoint, ...
+    address: str
+    evidence: Evidence
+
+
+def health_failures(ctx: Context) -> list[HealthFailure]:
+    out = []
+    for obs in ctx.bundle.node_dirs:
+        h = health(ctx, obs)
+        for target in h.unreachable() if h else ():
+            if target.local:
+                continue
+            name = target.name.rsplit("/", 1)[-1]
+            for path in target.paths:
+                bad = [p for p in path.probes if not p.ok]
+                if bad:
+                    text = (f"from {obs}: {path.kind} connectivity to {name} ({path.address}): "
+                            + "; ".join(f"{p.probe}: {p.result}" for p in bad))[:300]
+                    ev = Evidence(layout.node_file(obs, "cilium-health.txt"), text, f"Node/{name}", name, bad[0].line)
+                    out.append(HealthFailure(obs, name, path.kind, path.address, ev))
+    return out
+
+
+# -- CiliumNodes -----------------------------------------------------------------------------------
+CILIUM_NODES = "ciliumnodes.cilium.io"
+
+
+def pod_cidrs(cn: dict) -> list[str]:
+    ipam = (cn.get("spec") or {}).get("ipam") or {}
+    return [str(c) for c in ipam.get("podCIDRs") or [] if c]
+
+
+def operator_error(cn: dict) -> str | None:
+    """The error the operator wrote into a CiliumNode's IPAM status, if any."""
+    err = (((cn.get("status") or {}).get("ipam") or {}).get("operator-status") or {}).get("error")
+    return str(err) if err else None
+
+
 def natural(s: str) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]

@@ -11,6 +11,7 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _cilium import (  # noqa: E402
+    CILIUM_NODES,
     OPERATOR,
     agent_pods,
     base_values,
@@ -19,13 +20,15 @@ from _cilium import (  # noqa: E402
     log_lines,
     natural,
     node_of,
+    operator_error,
+    pod_cidrs,
 )
 
 from cnidoctor.bundle import layout  # noqa: E402
 from cnidoctor.diagnose.context import Context, obj_name  # noqa: E402
 from cnidoctor.model import Evidence, Hit  # noqa: E402
 
-RES = "ciliumnodes.cilium.io"
+RES = CILIUM_NODES
 FULL = re.compile(r"(?i)allocator full|(no|unable to allocate).*(cidr|prefix).*(left|available|exhausted)")
 FAMILIES = (("IPv4", "cluster-pool-ipv4-cidr", "cluster-pool-ipv4-mask-size", "enable-ipv4", 24, 4),
             ("IPv6", "cluster-pool-ipv6-cidr", "cluster-pool-ipv6-mask-size", "enable-ipv6", 112, 6))
@@ -38,7 +41,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     if (cfg.get("ipam") or "cluster-pool") not in ("cluster-pool", "cluster-pool-v2beta"):
         return []
     cns = ctx.resource(RES)
-    allocated = {obj_name(cn): _pod_cidrs(cn) for cn in cns}
+    allocated = {obj_name(cn): pod_cidrs(cn) for cn in cns}
     missing = sorted((n for n, c in allocated.items() if not c), key=natural)
     if not missing:
         return []
@@ -81,11 +84,6 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     return [Hit(evidence, [f"CiliumNode/{n}" for n in missing], missing, values, msg)]
 
 
-def _pod_cidrs(cn: dict) -> list[str]:
-    ipam = (cn.get("spec") or {}).get("ipam") or {}
-    return [str(c) for c in ipam.get("podCIDRs") or [] if c]
-
-
 def _networks(value: str | None, version: int) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     out = []
     for tok in re.split(r"[\s,]+", value or ""):
@@ -109,8 +107,8 @@ def _in(cidr: str, pools: list) -> bool:
 def _allocator_errors(ctx: Context, cns: list[dict]) -> list[Evidence]:
     out = []
     for cn in cns:
-        err = (((cn.get("status") or {}).get("ipam") or {}).get("operator-status") or {}).get("error")
-        if err and FULL.search(str(err)) and not _pod_cidrs(cn):
+        err = operator_error(cn)
+        if err and FULL.search(err) and not pod_cidrs(cn):
             text = f"CiliumNode {obj_name(cn)}: status.ipam.operator-status.error: {err}; no spec.ipam.podCIDRs"
             out.append(Evidence(layout.cluster_list(RES), text, f"CiliumNode/{obj_name(cn)}", obj_name(cn)))
     return out

@@ -10,6 +10,7 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _cilium import (  # noqa: E402
+    CILIUM_NODES,
     base_values,
     cilium_config,
     first_per_pod,
@@ -17,6 +18,7 @@ from _cilium import (  # noqa: E402
     natural,
     operator_deployments,
     operator_pods,
+    pod_cidrs,
     pod_ready,
     ref,
 )
@@ -25,7 +27,6 @@ from cnidoctor.bundle import layout  # noqa: E402
 from cnidoctor.diagnose.context import Context, meta, obj_name  # noqa: E402
 from cnidoctor.model import Evidence, Hit  # noqa: E402
 
-RES = "ciliumnodes.cilium.io"
 WAITING = re.compile(r"Waiting for IPs to become available in CRD-backed allocation pool")
 CRD_IPAM = ("cluster-pool", "cluster-pool-v2beta", "multi-pool", "eni", "azure", "alibabacloud", "crd")
 
@@ -43,7 +44,8 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     if mode not in CRD_IPAM:
         return []  # kubernetes IPAM: nodes get their pod CIDR from kube-controller-manager
     waiting = list(log_lines(ctx, WAITING))
-    starving = sorted({h.node for h in waiting if h.node} | set(_without_allocation(ctx)), key=natural)
+    unserved = _without_allocation(ctx)
+    starving = sorted({h.node for h in waiting if h.node} | set(unserved), key=natural)
     if not starving:
         return []
     values = base_values(ctx)
@@ -66,7 +68,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
                                  f"Pod {obj_name(p)}: phase {(p.get('status') or {}).get('phase')}, not ready"
                                  + (f" ({'; '.join(states)})" if states else ""), ref(p, "Pod")))
     evidence += [h.evidence for h in first_per_pod(waiting)]
-    evidence += [_without_allocation(ctx)[n] for n in starving if n in _without_allocation(ctx)][:3]
+    evidence += [unserved[n] for n in starving if n in unserved][:3]
     values.update(node=starving[0])
     msg = (f"no cilium-operator is running ({len(pods)} pod(s), none ready): "
            f"no pod CIDR for {', '.join(starving)} ({mode} IPAM)")
@@ -76,13 +78,12 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
 def _without_allocation(ctx: Context) -> dict[str, Evidence]:
     """CiliumNodes the operator has not served: no pod CIDR, no IP pool, no operator status."""
     out: dict[str, Evidence] = {}
-    if not ctx.has_resource(RES):
+    if not ctx.has_resource(CILIUM_NODES):
         return out
-    for cn in ctx.resource(RES):
+    for cn in ctx.resource(CILIUM_NODES):
         ipam = (cn.get("spec") or {}).get("ipam") or {}
-        served = ipam.get("podCIDRs") or ipam.get("pool") or (ipam.get("pools") or {}).get("allocated")
-        if not served:
-            out[obj_name(cn)] = Evidence(layout.cluster_list(RES),
+        if not (pod_cidrs(cn) or ipam.get("pool") or (ipam.get("pools") or {}).get("allocated")):
+            out[obj_name(cn)] = Evidence(layout.cluster_list(CILIUM_NODES),
                                          f"CiliumNode {obj_name(cn)}: no spec.ipam.podCIDRs or pool allocated",
                                          f"CiliumNode/{obj_name(cn)}", obj_name(cn))
     return out

@@ -9,7 +9,7 @@ from typing import Any
 if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _cilium import base_values, cilium_config, health, natural, status  # noqa: E402
+from _cilium import base_values, cilium_config, health_failures, natural, status  # noqa: E402
 
 from cnidoctor.bundle import layout  # noqa: E402
 from cnidoctor.diagnose.context import Context  # noqa: E402
@@ -146,17 +146,6 @@ def _nft_value_has(value: Any, port: int) -> bool:
 def _unreachable(ctx: Context) -> dict[str, list[Evidence]]:
     """Nodes that cilium-health on other nodes cannot reach, with the failing probe lines."""
     out: dict[str, list[Evidence]] = {}
-    for obs in ctx.bundle.node_dirs:
-        h = health(ctx, obs)
-        for target in h.unreachable() if h else ():
-            if target.local:
-                continue
-            name = target.name.rsplit("/", 1)[-1]
-            for path in target.paths:
-                bad = [p for p in path.probes if not p.ok]
-                if bad:
-                    out.setdefault(name, []).append(Evidence(
-                        layout.node_file(obs, "cilium-health.txt"),
-                        f"from {obs}: {path.kind} connectivity to {name} ({path.address}): "
-                        + "; ".join(f"{p.probe}: {p.result}" for p in bad)[:240], f"Node/{name}", name, bad[0].line))
+    for f in health_failures(ctx):
+        out.setdefault(f.target, []).append(f.evidence)
     return out

@@ -8,49 +8,29 @@ from pathlib import Path
 if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _cilium import base_values, health, natural  # noqa: E402
+from _cilium import base_values, health_failures, natural  # noqa: E402
 
-from cnidoctor.bundle import layout  # noqa: E402
 from cnidoctor.diagnose.context import Context  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
+from cnidoctor.model import Hit  # noqa: E402
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    observers = [n for n in ctx.bundle.node_dirs if ctx.has_node_file(n, "cilium-health.txt")]
-    if not observers:
+    if not any(ctx.has_node_file(n, "cilium-health.txt") for n in ctx.bundle.node_dirs):
         return None
-    broken: dict[str, list[Evidence]] = {}
-    kinds: dict[str, set[str]] = {}
-    seen_by: dict[str, set[str]] = {}
-    peer_ip: dict[str, str] = {}
-    for obs in observers:
-        h = health(ctx, obs)
-        if h is None:
-            continue
-        for target in h.unreachable():
-            if target.local:
-                continue
-            name = target.name.rsplit("/", 1)[-1]
-            for path in target.paths:
-                bad = [p for p in path.probes if not p.ok]
-                if bad:
-                    kinds.setdefault(name, set()).add(path.kind)
-                    if obs in seen_by.setdefault(name, set()):
-                        continue  # one line per observer and target
-                    seen_by[name].add(obs)
-                    broken.setdefault(name, []).append(Evidence(
-                        layout.node_file(obs, "cilium-health.txt"),
-                        f"from {obs}: {path.kind} connectivity to {name} ({path.address}): "
-                        + "; ".join(f"{p.probe}: {p.result}" for p in bad)[:300], f"Node/{name}", name, bad[0].line))
-                if path.kind == "Host":
-                    peer_ip.setdefault(name, path.address)
-    if not broken:
+    failures = health_failures(ctx)
+    if not failures:
         return []
-    nodes = sorted(broken, key=natural)
-    evidence = [e for n in nodes for e in broken[n][:4]]
+    nodes = sorted({f.target for f in failures}, key=natural)
+    evidence, seen = [], set()
+    for f in sorted(failures, key=lambda f: (natural(f.target), f.kind != "Host")):
+        if (f.target, f.observer) not in seen and len(evidence) < 8:  # one line per observer and target
+            seen.add((f.target, f.observer))
+            evidence.append(f.evidence)
+    first = [f for f in failures if f.target == nodes[0]]
     values = base_values(ctx)
-    values.update(observer=sorted(seen_by[nodes[0]], key=natural)[0], peer_ip=peer_ip.get(nodes[0], "<peer node IP>"))
-    only_endpoints = all(kinds[n] <= {"Endpoint"} for n in nodes)
+    values.update(observer=sorted({f.observer for f in first}, key=natural)[0],
+                  peer_ip=next((f.address for f in first if f.kind == "Host"), "<peer node IP>"))
+    only_endpoints = all(f.kind == "Endpoint" for f in failures)
     what = ("pod (endpoint) paths only, hosts answer: the overlay/pod path between nodes is broken"
             if only_endpoints else "host and endpoint probes fail: the node is unreachable or down")
     msg = f"cilium-health cannot reach {', '.join(nodes)}: {what}"

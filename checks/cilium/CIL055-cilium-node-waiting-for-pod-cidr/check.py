@@ -9,7 +9,7 @@ from pathlib import Path
 if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _cilium import base_values, first_per_pod, log_lines, natural  # noqa: E402
+from _cilium import CILIUM_NODES, base_values, first_per_pod, log_lines, natural, operator_error, pod_cidrs  # noqa: E402
 
 from cnidoctor.bundle import layout  # noqa: E402
 from cnidoctor.diagnose.context import Context, obj_name  # noqa: E402
@@ -40,14 +40,13 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
 
 def _operator_errors(ctx: Context) -> dict[str, Evidence]:
     """CiliumNodes whose IPAM status carries an operator error and that hold no pod CIDR."""
-    res = "ciliumnodes.cilium.io"
     out: dict[str, Evidence] = {}
-    if not ctx.has_resource(res):
+    if not ctx.has_resource(CILIUM_NODES):
         return out
-    for cn in ctx.resource(res):
-        ipam_spec = (cn.get("spec") or {}).get("ipam") or {}
-        err = (((cn.get("status") or {}).get("ipam") or {}).get("operator-status") or {}).get("error")
-        if err and not ipam_spec.get("podCIDRs") and not ipam_spec.get("pool"):
+    for cn in ctx.resource(CILIUM_NODES):
+        err = operator_error(cn)
+        if err and not pod_cidrs(cn) and not ((cn.get("spec") or {}).get("ipam") or {}).get("pool"):
             text = f"CiliumNode {obj_name(cn)}: no spec.ipam.podCIDRs, operator-status error: {err}"
-            out[obj_name(cn)] = Evidence(layout.cluster_list(res), text, f"CiliumNode/{obj_name(cn)}", obj_name(cn))
+            out[obj_name(cn)] = Evidence(layout.cluster_list(CILIUM_NODES), text, f"CiliumNode/{obj_name(cn)}",
+                                         obj_name(cn))
     return out

@@ -38,6 +38,10 @@ def node(
         str, typer.Option("--flannel-subnet-env", help="flannel's subnet.env.")
     ] = "/run/flannel/subnet.env",
     resolv_conf: Annotated[str, typer.Option("--resolv-conf", help="The node's resolv.conf.")] = "/etc/resolv.conf",
+    host_root: Annotated[
+        str | None,
+        typer.Option("--host-root", help="Read the node's files under this folder (a container mounting / at /host)."),
+    ] = None,
     skip: Annotated[
         list[str] | None, typer.Option("--skip", help="Files not to collect, e.g. --skip dmesg.txt,kubelet.log.")
     ] = None,
@@ -56,7 +60,8 @@ def node(
         raise UsageError(f"--skip {unknown[0]!r}: not a node file", hint="one of: " + ", ".join(STEP_FILES))
     for flag, value in (("--cni-conf-dir", cni_conf_dir), ("--cni-ipam-dir", cni_ipam_dir),
                         ("--flannel-subnet-env", flannel_subnet_env), ("--resolv-conf", resolv_conf),
-                        *(("--cni-bin-dir", d) for d in cni_bin_dir or [])):
+                        *(("--cni-bin-dir", d) for d in cni_bin_dir or []),
+                        *((("--host-root", host_root),) if host_root is not None else ())):
         if not value.startswith("/"):
             raise UsageError(f"{flag} {value!r}: must be an absolute path")
     paths = NodePaths(
@@ -66,6 +71,7 @@ def node(
         cni_ipam_dir=cni_ipam_dir.rstrip("/") or "/",
         flannel_subnet_env=flannel_subnet_env,
         resolv_conf=resolv_conf,
+        roots=(host_root.rstrip("/"),) if host_root and host_root.rstrip("/") else ("",),
     )
     budget = Budget(command_timeout=timeout, node_timeout=node_timeout, max_bytes=_size(max_bytes))
     name = node_name or default_node_name()

@@ -195,7 +195,7 @@ class _Gatherer:
                 return
             failures.append(f"{_show(argv)}: exit status {res.returncode}: {res.stderr_line()}")
         status = "missing" if all("command not found" in f for f in failures) else "failed"
-        detail = "; ".join(failures)
+        detail = "; ".join(dict.fromkeys(failures))
         if step.keep_failure and status == "missing":
             self.write(step.file, ("\n".join(failures) + "\n").encode())
         self.note(step, status, last, detail)

@@ -31,8 +31,8 @@ class AccessError(Exception):
 class NodeAccess(Protocol):
     """The ways into a node."""
 
-    def exec_runner(self, agent: AgentPod) -> CommandRunner:
-        """A runner executing commands in AGENT's container (raises AccessError)."""
+    def exec_runner(self, agent: AgentPod) -> tuple[CommandRunner, NodePaths]:
+        """A runner executing commands in AGENT's container, and how it sees the host (raises AccessError)."""
         ...
 
     def probe(self, node: str, deadline: float) -> AbstractContextManager[tuple[CommandRunner, NodePaths]]:
@@ -57,13 +57,15 @@ class NodeStateOptions:
 
 
 def _alive(runner: CommandRunner, timeout: float) -> str | None:
-    """None when RUNNER can run commands at all, else why not (a missing shell is fine)."""
+    """None when RUNNER can run commands at all, else why not (an image without a shell is fine)."""
     res = runner.run(("sh", "-c", "exit 0"), timeout=timeout, max_bytes=4096)
+    if res.ok or res.not_found:
+        return None
     if res.error:
         return res.error
     if res.timed_out:
         return f"no answer within {timeout:g}s"
-    return None
+    return f"exit status {res.returncode}: {res.stderr_line() or 'no output'}"
 
 
 def collect_one_node(
@@ -95,17 +97,22 @@ def collect_one_node(
                                         f"{agent.restarts} restarts)"})
         else:
             where = f"{agent.ref} container {agent.container}"
+            runner = None
             try:
-                runner = access.exec_runner(agent)
+                runner, paths = access.exec_runner(agent)
                 problem = _alive(runner, min(options.budget.command_timeout, 15.0))
             except AccessError as exc:
                 problem = str(exc)
             if problem is None:
-                paths = NodePaths(roots=AGENT_ROOTS)
-                record = gather_node_state(runner, node, sink, paths=paths, budget=budget_left(), skip=options.skip,
-                                           clock=clock)
+                try:
+                    record = gather_node_state(runner, node, sink, paths=paths, budget=budget_left(),
+                                               skip=options.skip, clock=clock)
+                finally:
+                    _close(runner)
                 attempts.append({"method": "exec", "where": where, "outcome": "collected"})
                 return _done(record, attempts, started, clock)
+            if runner is not None:
+                _close(runner)
             attempts.append({"method": "exec", "where": where, "outcome": f"failed: {problem}"})
     if options.probe_image:
         try:
@@ -123,6 +130,12 @@ def collect_one_node(
     sink.gap(f"{layout.NODES}/{node}/", f"node state not collected, no way in ({reasons}); run `cnidoctor node` "
                                          "on the node and merge its bundle")
     return _done(record, attempts, started, clock)
+
+
+def _close(runner: object) -> None:
+    close = getattr(runner, "close", None)
+    if callable(close):
+        close()
 
 
 def _done(record: NodeRecord, attempts: list[dict], started: float, clock: Callable[[], float]) -> NodeRecord:

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from cnidoctor import __version__
-from cnidoctor.collect.nodes.fallback import AccessError
+from cnidoctor.collect.nodes.fallback import AGENT_ROOTS, AccessError
 from cnidoctor.collect.nodes.kubeexec import ExecRunner
 from cnidoctor.node.agents import AgentPod
 from cnidoctor.node.plan import NodePaths
@@ -162,8 +162,8 @@ class KubeNodeAccess:
     def close(self) -> None:
         self._api.close()
 
-    def exec_runner(self, agent: AgentPod) -> CommandRunner:
-        return ExecRunner(self.client, agent.namespace, agent.name, agent.container)
+    def exec_runner(self, agent: AgentPod) -> tuple[CommandRunner, NodePaths]:
+        return ExecRunner(self.client, agent.namespace, agent.name, agent.container), NodePaths(roots=AGENT_ROOTS)
 
     # -- pod API ------------------------------------------------------------------------------------
     def _call(self, verb: str, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:

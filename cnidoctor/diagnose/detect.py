@@ -25,7 +25,28 @@ _ANNOTATION_PREFIX = {
 
 
 def detect_cnis(ctx: Context) -> list[str]:
-    """CNIs evidenced in the bundle, sorted (e.g. ['flannel', 'multus'])."""
+    """CNIs deployed in the cluster, sorted (e.g. ['flannel', 'multus']).
+
+    Evidence from the API (workloads, config maps, custom resources, node annotations) decides; CNI config
+    file names on nodes count only when the bundle has no API evidence at all (a node-only bundle), since
+    a leftover config of a removed CNI does not mean that CNI is deployed.
+    """
+    deployed = _deployed(ctx)
+    return sorted(deployed) if deployed else sorted(configured_cnis(ctx))
+
+
+def configured_cnis(ctx: Context) -> set[str]:
+    """CNIs named by config files in any node's cni-net.d (leftovers included)."""
+    found: set[str] = set()
+    for node in ctx.bundle.node_dirs:
+        for path in ctx.bundle.paths(f"nodes/{node}/cni-net.d/"):
+            name = path.rsplit("/", 1)[-1]
+            if name.endswith((".conf", ".conflist", ".json")):
+                found |= {cni for cni, rx in _SIGNS.items() if rx.search(name)}
+    return found
+
+
+def _deployed(ctx: Context) -> set[str]:
     found: set[str] = set()
     workloads = ctx.daemonsets + ctx.deployments
     for obj in workloads:
@@ -57,9 +78,4 @@ def detect_cnis(ctx: Context) -> list[str]:
             for cni, prefix in _ANNOTATION_PREFIX.items():
                 if str(key).startswith(prefix):
                     found.add(cni)
-    for node in ctx.bundle.node_dirs:
-        for path in ctx.bundle.paths(f"nodes/{node}/cni-net.d/"):
-            name = path.rsplit("/", 1)[-1]
-            if name.endswith((".conf", ".conflist", ".json")):
-                found |= {cni for cni, rx in _SIGNS.items() if rx.search(name)}
-    return sorted(found)
+    return found

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from cnidoctor.bundle.reader import Bundle
 from cnidoctor.catalog.schema import Check
 from cnidoctor.diagnose.context import Context
-from cnidoctor.diagnose.detect import detect_cnis
+from cnidoctor.diagnose.detect import configured_cnis, detect_cnis
 from cnidoctor.diagnose.logscan import LogScanner
 from cnidoctor.diagnose.rank import Finding, build_findings
 from cnidoctor.diagnose.templates import TEMPLATES, MatchResult, compiled_params, load_evaluate
@@ -124,7 +124,8 @@ def diagnose(bundle: Bundle, checks: list[Check]) -> Diagnosis:
     ctx = Context(bundle)
     cnis = detect_cnis(ctx)
     ctx.cnis = set(cnis)
-    todo = [c for c in checks if applicable(c, cnis)]
+    present = sorted(set(cnis) | configured_cnis(ctx))  # checks of leftover CNIs run too
+    todo = [c for c in checks if applicable(c, present)]
     scanner = LogScanner()
     for check in todo:
         for group, specs in (("match", check.match), ("unless", check.unless)):

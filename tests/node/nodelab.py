@@ -13,6 +13,8 @@ fixture's recorded output after collection. Every namespace is deleted by `close
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shlex
@@ -99,6 +101,13 @@ class Lab:
         if proc.returncode != 0:
             raise LabError(f"{ns}: ip {args}: {proc.stderr.strip()}")
 
+    def batch(self, ns: str, *commands: str) -> None:
+        """Several `ip` commands in one process (`ip -batch`), to keep the lab quick to build."""
+        proc = subprocess.run(["ip", "-n", ns, "-batch", "-"], input="\n".join(commands) + "\n",
+                              capture_output=True, text=True, timeout=30)
+        if proc.returncode != 0:
+            raise LabError(f"{ns}: ip -batch: {proc.stderr.strip()}")
+
     def sysctl(self, ns: str, **values: int | str) -> None:
         self.run(ns, ["sysctl", "-q", "-w", *(f"{k.replace('__', '.')}={v}" for k, v in values.items())])
 
@@ -118,9 +127,8 @@ class Lab:
         ip = f"192.168.56.1{index}"
         self.ip(self.switch, f"link add u{self.tag}{index} type veth peer name eth0 netns {ns}")
         self.ip(self.switch, f"link set u{self.tag}{index} master br0 up")
-        self.ip(ns, f"addr add {ip}/24 dev eth0")
-        self.ip(ns, "link set eth0 mtu 1500 up")
-        self.ip(ns, "route add default via 192.168.56.1 dev eth0 proto static")
+        self.batch(ns, f"addr add {ip}/24 dev eth0", "link set eth0 mtu 1500 up",
+                   "route add default via 192.168.56.1 dev eth0 proto static")
         root = self.tmp / f"root-{name}"
         node = self.nodes[name] = Node(name, index, ns, root, ip)
         return node
@@ -131,9 +139,8 @@ class Lab:
         host_if = f"veth{self.tag}{node.index}"
         self.ip(node.ns, f"link add {host_if} mtu {mtu} type veth peer name eth0 netns {pod_ns}")
         self.ip(node.ns, f"link set {host_if} master {bridge} up")
-        self.ip(pod_ns, f"addr add {addr} dev eth0")
-        self.ip(pod_ns, f"link set eth0 mtu {mtu} up")
-        self.ip(pod_ns, f"route add default via {gateway}")
+        self.batch(pod_ns, f"addr add {addr} dev eth0", f"link set eth0 mtu {mtu} up",
+                   f"route add default via {gateway}")
 
     def iptables(self, node: Node, backend: str, rules: str) -> None:
         self.run(node.ns, [f"iptables-{backend}-restore"], stdin=rules)
@@ -245,3 +252,33 @@ def host_local_state(node: Node, fixture: str, network: str) -> None:
             last = status["podIP"]
     if last:
         (net_dir / "last_reserved_ip.0").write_text(last)
+
+
+# -- analysis -------------------------------------------------------------------------------------
+def analyze(paths: list[Path]) -> dict:
+    """`cnidoctor analyze PATHS --format json` in this process (the console entry point itself)."""
+    from cnidoctor.cli.app import main
+
+    out, argv = io.StringIO(), sys.argv
+    sys.argv = ["cnidoctor", "analyze", *map(str, paths), "--format", "json", "--fail-on", "never"]
+    try:
+        with contextlib.redirect_stdout(out):
+            main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+    assert code == 0, code
+    return json.loads(out.getvalue())
+
+
+def findings(report: dict) -> tuple[set[tuple[str, str]], set[tuple[str, str]], dict[str, list[str]]]:
+    """(top-level (id, node) pairs, folded pairs, explained_by per id)."""
+    top, folded = set(), set()
+    by = {}
+    for f in report["findings"]:
+        pairs = {(f["id"], n) for n in f["affected"]["nodes"] or ["-"]}
+        (folded if f.get("explained_by") else top).update(pairs)
+        by[f["id"]] = f.get("explained_by") or []
+    return top, folded, by

@@ -22,22 +22,21 @@ def build_flannel(lab: Lab) -> None:
         faults = FLANNEL_FAULTS[node.name]
         ns, sub = node.ns, f"10.244.{node.index - 1}"
         lab.device(node, "flannel.1", f"type vxlan id 1 local {node.ip} dev eth0 dstport 8472 nolearning", FLANNEL)
-        lab.ip(ns, "link set flannel.1 mtu 1450 up")
+        cmds = ["link set flannel.1 mtu 1450 up"]
         if "eth0 mtu 1400" in faults:  # the underlay shrank under the overlay (the kernel keeps flannel.1 at 1450)
-            lab.ip(ns, "link set eth0 mtu 1400")
-        lab.ip(ns, f"addr add {sub}.0/32 dev flannel.1")
-        lab.ip(ns, "link add cni0 type bridge")
-        lab.ip(ns, f"addr add {sub}.1/24 dev cni0")
-        lab.ip(ns, "link set cni0 mtu 1450 up")
-        lab.add_pod(node, "cni0", f"{sub}.2/24", f"{sub}.1", 1450)
+            cmds.append("link set eth0 mtu 1400")
+        cmds += [f"addr add {sub}.0/32 dev flannel.1", "link add cni0 type bridge", f"addr add {sub}.1/24 dev cni0",
+                 "link set cni0 mtu 1450 up"]
         for other in nodes:
             osub = f"10.244.{other.index - 1}"
             if other is node or ("no route to node-1" in faults and other.name == "node-1"):
                 continue
             if "stale host-gw route to node-3" in faults and other.name == "node-3":
-                lab.ip(ns, f"route add {osub}.0/24 via {other.ip} dev eth0")
+                cmds.append(f"route add {osub}.0/24 via {other.ip} dev eth0")
             else:
-                lab.ip(ns, f"route add {osub}.0/24 via {osub}.0 dev flannel.1 onlink")
+                cmds.append(f"route add {osub}.0/24 via {osub}.0 dev flannel.1 onlink")
+        lab.batch(ns, *cmds)
+        lab.add_pod(node, "cni0", f"{sub}.2/24", f"{sub}.1", 1450)
         lab.sysctl(ns, **{"net.ipv4.ip_forward": 0 if "ip_forward off" in faults else 1,
                           "net.bridge.bridge-nf-call-iptables": 0 if "bridge-nf-call-iptables 0" in faults else 1})
         rules = fixture_rules(FLANNEL, node.name)

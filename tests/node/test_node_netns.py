@@ -13,23 +13,24 @@ entry is the fixture's recorded output (nodelab.Lab.device).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from nodelab import ROOT, Lab, Node, cluster_part, fake_root, fixture_rules, patch_recorded_links, require_lab
+from nodelab import (
+    Lab,
+    Node,
+    analyze,
+    cluster_part,
+    fake_root,
+    findings,
+    fixture_rules,
+    patch_recorded_links,
+    require_lab,
+)
 from nodescenarios import FLANNEL, FLANNEL_EXPECTED
 
 SKIP = "dmesg.txt,kubelet.log"
-
-
-def analyze(paths: list[Path]) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "cnidoctor", "analyze", *map(str, paths), "--format", "json",
-                           "--fail-on", "never"], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
 
 
 def collect_and_analyze(lab: Lab, tmp: Path, fixture: str) -> tuple[list[Path], dict]:
@@ -48,17 +49,6 @@ def collect_and_analyze(lab: Lab, tmp: Path, fixture: str) -> tuple[list[Path], 
     with ThreadPoolExecutor(max_workers=3) as pool:  # one `cnidoctor node` per namespace, at once
         bundles = list(pool.map(one, lab.nodes.values()))
     return bundles, analyze([cluster_part(fixture, tmp / "cluster"), *bundles])
-
-
-def findings(report: dict) -> tuple[set[tuple[str, str]], set[tuple[str, str]], dict[str, list[str]]]:
-    """(top-level (id, node) pairs, folded pairs, explained_by per id)."""
-    top, folded = set(), set()
-    by = {}
-    for f in report["findings"]:
-        pairs = {(f["id"], n) for n in f["affected"]["nodes"] or ["-"]}
-        (folded if f.get("explained_by") else top).update(pairs)
-        by[f["id"]] = f.get("explained_by") or []
-    return top, folded, by
 
 
 # -- flannel (vxlan): the lab is shared with test_node_fallback (conftest.flannel_lab) ------------------
@@ -130,17 +120,16 @@ def build_cilium(lab: Lab) -> None:
         faults = CILIUM_FAULTS[node.name]
         ns, host_ip = node.ns, CILIUM_HOST[node.name]
         lab.sysctl(ns, **{"net.ipv4.conf.default.rp_filter": 0})
-        lab.ip(ns, "link add cilium_host type veth peer name cilium_net")
         lab.device(node, "cilium_vxlan", "type vxlan external dstport 8472", CILIUM)
-        for dev in ("cilium_net", "cilium_host", "cilium_vxlan"):
-            lab.ip(ns, f"link set {dev} up")
-        lab.ip(ns, f"addr add {host_ip}/32 dev cilium_host")
-        lab.ip(ns, f"route add {host_ip} dev cilium_host proto kernel scope link")
+        cmds = ["link add cilium_host type veth peer name cilium_net", "link set cilium_net up",
+                "link set cilium_host up", "link set cilium_vxlan up", f"addr add {host_ip}/32 dev cilium_host",
+                f"route add {host_ip} dev cilium_host proto kernel scope link"]
         for other in nodes:
             if "no route to node-3" in faults and other.name == "node-3":
                 continue
-            lab.ip(ns, f"route add 10.0.{other.index - 1}.0/24 via {host_ip} dev cilium_host proto kernel "
-                       f"src {host_ip} mtu 1450")
+            cmds.append(f"route add 10.0.{other.index - 1}.0/24 via {host_ip} dev cilium_host proto kernel "
+                        f"src {host_ip} mtu 1450")
+        lab.batch(ns, *cmds)
         lab.sysctl(ns, **{"net.ipv4.ip_forward": 0 if "ip_forward off" in faults else 1,
                           "net.ipv4.conf.all.rp_filter": 1 if "rp_filter strict on all" in faults else 0,
                           "net.ipv4.conf.eth0.rp_filter": 2, "net.ipv4.conf.default.rp_filter": 2})

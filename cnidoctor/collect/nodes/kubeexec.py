@@ -8,6 +8,7 @@ and the timeout hold however much the command prints; the exit status comes from
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Sequence
@@ -126,6 +127,9 @@ class ExecRunner:
             return CommandResult(tuple(argv), None, bytes(out), bytes(err), time.monotonic() - started,
                                  error=f"exec stream to {self.where} broke: {type(exc).__name__}: {exc}")
         finally:
+            if timed_out or truncated:  # do not wait for the command to end: drop the connection now
+                with contextlib.suppress(Exception):
+                    ws.sock.shutdown()
             ws.close()
         seconds = time.monotonic() - started
         if timed_out or truncated:

@@ -63,6 +63,8 @@ def _proxy_pod(ctx: Context, node: str) -> tuple[str, str]:
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
+    if not any(PROXY.fullmatch(r.pod) for r in ctx.bundle.logs):
+        return None if any(PROXY.fullmatch(obj_name(p)) for p in ctx.pods) else []
     hits: list[Hit] = []
     proxy_failures = _failures(ctx, PROXY)
     agent_failures = _failures(ctx, AGENT) if proxy_failures else {}

@@ -161,3 +161,36 @@ def test_probe_pod_deleted_on_ctrl_c_and_on_failure(client, api):
     assert len(api.deleted) == 2 and not LIVE.pods
     access.close()
     broken.close()
+
+
+def test_live_collector_through_the_session(client, api, flannel_lab, tmp_path):
+    """NodeStateCollector as the live runner uses it: plan from the session's nodes and pods, tasks on the client."""
+    from nodelab import ROOT
+
+    from cnidoctor.bundle.writer import BundleWriter
+    from cnidoctor.collect.nodes.collector import NodeStateCollector, live_collectors, manifest_nodes
+    from cnidoctor.collect.session import CollectOptions, Session
+
+    lab, _ = flannel_lab
+    for name, node in (("kube-flannel-ds-gk7fr", "node-2"), ("kube-flannel-ds-2wtk2", "node-3")):
+        api.add_pod(NS, name, netns_runner(lab.nodes[node].ns), CONTAINER)
+    cluster = ROOT / "fixtures/healthy-flannel/bundle/cluster"
+    options = CollectOptions()
+    assert live_collectors(options) == []  # the read-only default adds nothing
+    options.node_exec = True  # the --exec flag
+    [collector] = live_collectors(options)
+    session = Session(BundleWriter(tmp_path / "b"), options)
+    session.objects["nodes"] = json.loads((cluster / "nodes.json").read_text())["items"]
+    session.objects["pods"] = json.loads((cluster / "kube-flannel/pods.json").read_text())["items"]
+    tasks = collector.plan(session)
+    assert [t.target for t in tasks] == ["nodes/node-1/", "nodes/node-2/", "nodes/node-3/"]
+    assert tasks[0].access.rule_text() == 'apiGroups: [""], resources: ["pods/exec"], verbs: ["create"]'
+    for t in tasks:
+        t.run(client)
+    collector.finish(session)
+    nodes = manifest_nodes([collector])
+    assert {n: r["method"] for n, r in nodes.items()} == {"node-1": "exec", "node-2": "exec", "node-3": "exec"}
+    assert session.writer.has("nodes/node-2/sysctl.txt") and session.writer.has("nodes/node-3/ip-route.json")
+    disabled = NodeStateCollector()
+    quiet = Session(BundleWriter(tmp_path / "c"), CollectOptions())
+    assert disabled.plan(quiet) == [] and "pass --exec" in quiet.gaps[0].reason

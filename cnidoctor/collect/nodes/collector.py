@@ -53,7 +53,7 @@ class NodeStateCollector:
 
     def plan(self, session: Session) -> list[Task]:
         options = node_state_options(session)
-        if not options.enabled:
+        if not options.enabled:  # registered without --exec/--node-probe: say so, collect nothing
             session.gap(f"{layout.NODES}/", NOT_ENABLED)
             return []
         nodes = list(iter_node_names(session.items("nodes")))
@@ -89,3 +89,18 @@ class NodeStateCollector:
         """The manifest's `nodes` section: per node, how its state was obtained and what each command did."""
         with self._lock:
             return {n: r.to_dict() for n, r in sorted(self.records.items())}
+
+
+def live_collectors(options: object) -> list[NodeStateCollector]:
+    """What a live run adds for node state: the collector when --exec or --node-probe was given, else none."""
+    enabled = bool(getattr(options, "node_exec", False) or getattr(options, "node_probe", None))
+    return [NodeStateCollector()] if enabled else []
+
+
+def manifest_nodes(collectors: list) -> dict:
+    """The manifest's `nodes` section of a live run ({} when node state was not requested)."""
+    out: dict = {}
+    for c in collectors:
+        if isinstance(c, NodeStateCollector):
+            out.update(c.manifest_nodes())
+    return out

@@ -367,7 +367,7 @@ class LocalApiServer:
         for obj in served.objects:
             meta = obj.get("metadata") or {}
             if meta.get("name") == name and (not served.kind.namespaced or meta.get("namespace") == namespace):
-                return _json(obj)
+                return _json({"kind": served.kind.kind, "apiVersion": served.kind.api_version, **obj})
         what = served.kind.group_resource
         return Response(
             404,

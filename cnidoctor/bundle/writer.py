@@ -91,10 +91,10 @@ class BundleWriter:
 
     # -- publishing ---------------------------------------------------------------------------------
     def finish(self, manifest: dict) -> Path:
-        """Write manifest.json (with the redaction summary) and publish the bundle at DEST."""
+        """Add the redaction summary to MANIFEST, write it as manifest.json and publish the bundle at DEST."""
         with self._lock:
             self.sealed = True
-        manifest = {**manifest, "redactions": self.redactor.summary()}
+        manifest["redactions"] = self.redactor.summary()
         self._put(layout.MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode(), final=True)
         try:
             if self.archive:

@@ -23,6 +23,7 @@ from cnidoctor.cli.live import (
     collect_settings,
     default_output,
     human_size,
+    installed_catalog_scopes,
 )
 
 
@@ -64,6 +65,7 @@ def collect(
         workers=workers,
         qps=qps,
         burst=burst,
+        log_scopes=installed_catalog_scopes(),
     )
     dest = output or default_output(context)
     result = collect_to(dest, conn, options, Progress(quiet))

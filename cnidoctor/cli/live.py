@@ -129,3 +129,31 @@ def collect_settings(
         log_scopes=list(log_scopes or []),
     )
     return conn, options
+
+
+def catalog_log_scopes(catalog: list) -> list:
+    """The pods whose logs the catalog's log matchers read (scoped ones only: no scope means agents only)."""
+    from cnidoctor.collect.session import LogScope
+    from cnidoctor.diagnose.templates import compiled_params
+
+    scopes = []
+    for check in catalog:
+        for group, specs in (("match", check.match), ("unless", check.unless)):
+            for i, spec in enumerate(specs):
+                if spec.template != "log":
+                    continue
+                scope = getattr(compiled_params(check, group, i), "scope", None)
+                if scope is not None and (scope.namespace is not None or scope.pod is not None):
+                    scopes.append(LogScope(scope.namespace, scope.pod))
+    return scopes
+
+
+def installed_catalog_scopes() -> list:
+    """Log scopes of the installed catalog; a catalog that does not load leaves agents' logs only."""
+    from cnidoctor.catalog.loader import load_catalog
+    from cnidoctor.errors import CatalogError
+
+    try:
+        return catalog_log_scopes(load_catalog())
+    except CatalogError:
+        return []

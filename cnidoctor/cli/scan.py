@@ -23,25 +23,9 @@ from cnidoctor.cli.live import (
     SinceOpt,
     TimeoutOpt,
     WorkersOpt,
+    catalog_log_scopes,
     collect_settings,
 )
-
-
-def catalog_log_scopes(catalog: list) -> list:
-    """The pods whose logs the catalog's log matchers read (scoped ones only: no scope means agents only)."""
-    from cnidoctor.collect.session import LogScope
-    from cnidoctor.diagnose.templates import compiled_params
-
-    scopes = []
-    for check in catalog:
-        for group, specs in (("match", check.match), ("unless", check.unless)):
-            for i, spec in enumerate(specs):
-                if spec.template != "log":
-                    continue
-                scope = getattr(compiled_params(check, group, i), "scope", None)
-                if scope is not None and (scope.namespace is not None or scope.pod is not None):
-                    scopes.append(LogScope(scope.namespace, scope.pod))
-    return scopes
 
 
 def scan(

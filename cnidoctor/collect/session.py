@@ -124,7 +124,13 @@ class Session:
         if self.options.namespace:
             allowed = {self.options.namespace, *SYSTEM_NAMESPACES}
             namespaces = [ns for ns in namespaces if ns in allowed]
-        for kind, doc in pending:
+        merged: dict[ResourceKind, dict] = {}
+        for kind, doc in pending:  # with -n a kind arrives as one List per namespace
+            if kind in merged:
+                merged[kind]["items"] = list(merged[kind].get("items") or []) + list(doc.get("items") or [])
+            else:
+                merged[kind] = dict(doc)
+        for kind, doc in merged.items():
             by_ns: dict[str, list[dict]] = {ns: [] for ns in namespaces}
             for item in doc.get("items") or []:
                 ns = (item.get("metadata") or {}).get("namespace") if isinstance(item, dict) else None

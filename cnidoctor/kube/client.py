@@ -91,12 +91,12 @@ def translate(exc: BaseException, verb: str, resource: str, server: str = "") ->
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
         return translate(exc.reason, verb, resource, server)
     at = f" {server}" if server else ""
-    if isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)):
-        return errors.Timeout(f"{where}: request to{at or ' the API server'} timed out", verb=verb, resource=resource)
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):  # before timeouts: it subclasses one
         return errors.Unavailable(
             f"{where}: cannot connect to{at or ' the API server'}: {_reason(exc)}", verb=verb, resource=resource
         )
+    if isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError)):
+        return errors.Timeout(f"{where}: request to{at or ' the API server'} timed out", verb=verb, resource=resource)
     if isinstance(exc, urllib3.exceptions.SSLError):
         return errors.Unavailable(
             f"{where}: TLS failure with{at or ' the API server'}: {_reason(exc)}", verb=verb, resource=resource

@@ -30,8 +30,9 @@ class KubeError(CnidoctorError):
         resource: str = "",
         status: int | None = None,
         retry_after: float | None = None,
+        hint: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, hint)
         self.verb = verb
         self.resource = resource
         if status is not None:

@@ -41,8 +41,14 @@ def test_scan_command_equals_analyze(name, tmp_path, run_cli):
     bundle = fixture_bundle(name)
     code_off, out_off, _ = run_cli("analyze", str(bundle), "--format", "json")
     with served(bundle) as server:
-        code, out, err = run_cli("scan", *node_bundle(bundle, tmp_path), "--kubeconfig",
-                                 str(kubeconfig(server, tmp_path)), "--format", "json")
+        code, out, err = run_cli(
+            "scan",
+            *node_bundle(bundle, tmp_path),
+            "--kubeconfig",
+            str(kubeconfig(server, tmp_path)),
+            "--format",
+            "json",
+        )
     assert code == code_off, err
     assert [f["id"] for f in json.loads(out)["findings"]] == [f["id"] for f in json.loads(out_off)["findings"]]
     assert "collect:" in err and "Traceback" not in err

@@ -39,6 +39,12 @@ def _peer_has_it(ctx: Context, problem, nodes: list[str]) -> Evidence | None:  #
     return None
 
 
+def _agent_running(agents: dict, node: str, cni: str) -> bool | None:
+    """Whether NODE's CNI agent runs (None when the bundle has no agent pod there)."""
+    agent = next((a for a in agents.get(node, []) if a.cni in (cni, "canal")), None)
+    return None if agent is None else agent.running
+
+
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     agents = agents_by_node(ctx.pods)
     hits: list[Hit] = []
@@ -50,11 +56,13 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         evaluated = True
         cni, problems = found
         missing = [p for p in problems if p.kind == "missing"]
+        if cni == "calico":  # BGP routes come from the peer: a peer whose agent is down withdrew them
+            missing = [p for p in missing if _agent_running(agents, p.peer.node, cni) is not False]
         if not missing:
             continue
         agent = next((a for a in agents.get(node, []) if a.cni in (cni, "canal")), None)
         if agent is not None and not agent.running:
-            continue  # the agent is down: that finding is the cause, these routes its consequence
+            continue  # this node's agent is down: that finding is the cause, these routes its consequence
         if cni == "flannel" and agent is not None and agent.ready:
             continue  # FLN050 reports a running flannel's missing routes, with flannel's own remediation
         text = ", ".join(p.summary for p in missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6

@@ -85,9 +85,9 @@ class BundleStore:
             served = self.resources.setdefault((kind.group, kind.plural), Served(kind))
             for item in items:
                 obj = dict(item)
-                if kind.cni:  # list items of built-in kinds carry no kind/apiVersion, as a real server sends them
-                    obj.setdefault("kind", kind.kind)
-                    obj.setdefault("apiVersion", served.kind.api_version)
+                # kind and apiVersion on every item (the reader adds `kind`; kubectl needs both or neither)
+                obj.setdefault("kind", kind.kind)
+                obj.setdefault("apiVersion", served.kind.api_version)
                 meta = dict(_meta(obj))
                 if namespace is not None:
                     meta.setdefault("namespace", namespace)

@@ -102,6 +102,8 @@ def scan(
         )
         bundle = Bundle.open([result.path, *(node_bundles or [])])
         diagnosis = diagnose(bundle, catalog)
+        cluster = result.manifest.get("cluster") or {}
+        diagnosis.source = f"live scan of context {cluster.get('context')} ({cluster.get('server')})"
         if save_bundle is not None:
             progress.message(f"bundle saved to {result.path}")
         emit(diagnosis, format, output, width)

@@ -12,7 +12,7 @@ import re
 from cnidoctor.bundle import layout
 from cnidoctor.collect.base import Access, Phase, Task
 from cnidoctor.collect.cluster import list_task
-from cnidoctor.collect.session import Session
+from cnidoctor.collect.session import Session, trim
 from cnidoctor.kube import resources as R
 from cnidoctor.kube.client import KubeClient
 from cnidoctor.kube.errors import NotFound
@@ -96,7 +96,7 @@ class ConfigMapsCollector:
         def one(ns: str, name: str):  # noqa: ANN202
             def run(client: KubeClient) -> None:
                 try:
-                    cm = client.get_configmap(ns, name)
+                    cm = trim(client.get_configmap(ns, name))
                 except NotFound:
                     return  # absent is an answer, not a gap
                 with session._lock:

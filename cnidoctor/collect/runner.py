@@ -172,7 +172,7 @@ class Runner:
                 "phase": Phase(c.phase).name.lower(),
                 "status": "ok",
                 "tasks": 0,
-                "seconds": 0.0,
+                "duration": 0.0,
             }
         for phase in Phase:
             if phase is Phase.CNI:
@@ -195,7 +195,7 @@ class Runner:
                     c.finish(self.session)
             self.session.flush_namespaced(force=True)
             for c in {c.name for c, _ in planned}:
-                self.records[c]["seconds"] = round(time.monotonic() - t0, 3)
+                self.records[c]["duration"] = round(time.monotonic() - t0, 3)
             self.progress.end_phase()
         self.session.close()
         self.progress.stop()

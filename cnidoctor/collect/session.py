@@ -50,6 +50,14 @@ class CollectOptions:
     healthy_sample: int = 3
 
 
+def trim(obj: dict) -> dict:
+    """Drop `metadata.managedFields`: bookkeeping of field owners, large and never evidence."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+    return obj
+
+
 class Session:
     """Shared, thread-safe state; once closed (deadline passed) late results are dropped."""
 
@@ -94,7 +102,8 @@ class Session:
 
     def keep_list(self, kind: ResourceKind, doc: dict) -> None:
         """Remember a List; cluster-scoped ones are written now, namespaced ones split at phase end."""
-        items = [i for i in doc.get("items") or [] if isinstance(i, dict)]
+        items = [trim(i) for i in doc.get("items") or [] if isinstance(i, dict)]
+        doc["items"] = items
         with self._lock:
             if self.closed:
                 return

@@ -6,6 +6,8 @@ Nothing here raises on damaged content: a malformed file becomes a gap and reads
 from __future__ import annotations
 
 import json
+import re
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -13,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from cnidoctor.bundle import layout
+from cnidoctor.bundle import layout, linematch
+from cnidoctor.bundle.linematch import ALL, LineMatcher, iter_blocks
 from cnidoctor.bundle.sources import Source, iter_lines, open_source
 from cnidoctor.model import Gap
 
@@ -68,6 +71,8 @@ class Bundle:
                 self._yaml_alias[alias] = p
         self._json_cache: dict[str, object] = {}
         self._gap_paths: set[str] = set()
+        self._grep: dict[tuple[str, int], LineMatcher] = {}
+        self._block_lines: dict[str, list[int]] = {}  # newlines per block of a log, from the first pass
 
     @classmethod
     def open(cls, paths: list[Path]) -> Bundle:
@@ -223,8 +228,16 @@ class Bundle:
                 refs.append(LogRef(p, ns, pod, fname[: -len(".log")]))
         return refs
 
+    @cached_property
+    def _own_logs(self) -> dict[tuple[str, str], set[str]]:
+        out: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for r in self.logs:
+            if r.container:
+                out[(r.namespace, r.pod)].add(r.container)
+        return out
+
     def own_log_containers(self, namespace: str, pod: str) -> set[str]:
-        return {r.container for r in self.logs if r.namespace == namespace and r.pod == pod and r.container}
+        return set(self._own_logs.get((namespace, pod), ()))
 
     def stream_log(self, ref: LogRef) -> Iterator[LogLine]:
         """Lines of one log file, streamed; for logs.txt each line is attributed to its container."""
@@ -256,8 +269,95 @@ class Bundle:
         if bad_utf8:
             self.add_gap(ref.path, "not valid UTF-8; read with replacement characters")
 
+    def grep_log(self, ref: LogRef, pattern: re.Pattern) -> Iterator[LogLine]:
+        """The lines of `stream_log(ref)` that PATTERN searches, found without reading line by line."""
+        key = (pattern.pattern, pattern.flags)
+        matcher = self._grep.get(key)
+        if matcher is None:
+            matcher = self._grep[key] = LineMatcher([pattern])
+        for line, _ in self.scan_log(ref, matcher):
+            yield line
+
+    def scan_log(self, ref: LogRef, matcher: LineMatcher) -> Iterator[tuple[LogLine, list[tuple[int, re.Match]]]]:
+        """Each line of `stream_log(ref)` that some pattern of MATCHER searches, with (index, match) of
+        every pattern that does; read in blocks, only candidate lines are decoded and tried."""
+        src = self._owner[ref.path]
+        real = self._real(ref.path)
+        patterns = matcher.patterns
+        skip = self.own_log_containers(ref.namespace, ref.pod) if ref.container is None else set()
+        state = [ref.container or "?", ref.container is not None]  # container, inside a wanted block
+        known = self._block_lines.get(ref.path)
+        counts: list[int] = []
+        bad_utf8 = False
+        before = 0  # newlines before the current block
+        try:
+            engine = matcher.engine_for(src.size(real))
+            with src.open(real) as f:
+                for bi, block in enumerate(iter_blocks(f, linematch.BLOCK_BYTES)):
+                    if not bad_utf8 and not block.isascii():
+                        try:
+                            block.decode("utf-8")
+                        except UnicodeDecodeError:
+                            bad_utf8 = True
+                    cands = matcher.candidates(block, engine)
+                    markers = _log_markers(block, skip) if ref.container is None else []
+                    mi, pos, seen = 0, 0, before
+                    for start in sorted(cands):
+                        while mi < len(markers) and markers[mi][0] <= start:
+                            state[0], state[1] = markers[mi][1] or state[0], markers[mi][2]
+                            mi += 1
+                        if markers and mi and markers[mi - 1][0] == start:
+                            continue  # the marker line itself
+                        if not state[1]:
+                            continue
+                        end = block.find(b"\n", start)
+                        raw = block[start:] if end < 0 else block[start:end]
+                        text = raw.decode("utf-8", errors="replace").rstrip("\r")
+                        idxs = cands[start]
+                        found = [
+                            (i, m)
+                            for i in (range(len(patterns)) if ALL in idxs else sorted(idxs))
+                            if (m := patterns[i].search(text))
+                        ]
+                        if not found:
+                            continue
+                        seen += block.count(b"\n", pos, start)
+                        pos = start
+                        yield LogLine(state[0], ref.previous, seen + 1, text), found
+                    while mi < len(markers):
+                        state[0], state[1] = markers[mi][1] or state[0], markers[mi][2]
+                        mi += 1
+                    cached = known is not None and bi < len(known)
+                    n = known[bi] if cached else seen - before + block.count(b"\n", pos)  # type: ignore[index]
+                    counts.append(n)
+                    before += n
+        except OSError as exc:
+            self.add_gap(ref.path, f"unreadable: {exc}")
+            return
+        if known is None:
+            self._block_lines[ref.path] = counts
+        if bad_utf8:
+            self.add_gap(ref.path, "not valid UTF-8; read with replacement characters")
+
     # -- manifest ---------------------------------------------------------------------------------
     @cached_property
     def manifest(self) -> dict | None:
         doc = self.json(layout.MANIFEST)
         return doc if isinstance(doc, dict) else None
+
+
+def _log_markers(block: bytes, skip: set[str]) -> list[tuple[int, str | None, bool]]:
+    """kubectl log-block markers in BLOCK: (line start, container or None, inside a wanted block after)."""
+    out: list[tuple[int, str | None, bool]] = []
+    pos = block.find(b"==== ")
+    while pos >= 0:
+        if pos == 0 or block[pos - 1] == 10:
+            end = block.find(b"\n", pos)
+            text = (block[pos:] if end < 0 else block[pos:end]).decode("utf-8", errors="replace").rstrip("\r")
+            m = layout.LOG_BLOCK_START.match(text)
+            if m:
+                out.append((pos, m.group(1), m.group(1) not in skip))
+            elif layout.LOG_BLOCK_END.match(text):
+                out.append((pos, None, False))
+        pos = block.find(b"==== ", pos + 1)
+    return out

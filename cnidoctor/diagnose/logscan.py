@@ -1,16 +1,19 @@
 """One pass over every container log with all catalog patterns at once.
 
-A combined alternation prefilters each line; only lines it accepts are tried against the individual
-patterns, so the cost is one regex scan per line however many checks there are.
+`cnidoctor.bundle.linematch` finds the candidate lines of big blocks for all patterns together
+(hyperscan when installed, required literals otherwise); only those lines are decoded and tried
+against the individual Python patterns, so the findings are those of a line-by-line scan.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cnidoctor.bundle.reader import Bundle, LogRef
+from cnidoctor.bundle.linematch import LineMatcher
+from cnidoctor.bundle.reader import Bundle, LogLine, LogRef
 
 MAX_MATCHES_KEPT = 50  # per pattern and log file; the count goes on
 
@@ -81,43 +84,45 @@ class LogScanner:
     def patterns(self) -> list[str]:
         return [p.pattern for p, _ in self._patterns]
 
-    def scan(self, bundle: Bundle) -> None:
+    def scan(self, bundle: Bundle, progress: Callable[[int], None] | None = None) -> None:
+        """Scan every log once; PROGRESS (if given) is called with the bytes of each log done."""
         self.results = {i: PatternHits() for i in range(len(self._patterns))}
         self.scanned = True
         if not self._patterns:
             return
-        unique = sorted({p.pattern for p, _ in self._patterns})
-        prefilter = re.compile("|".join(f"(?:{scope_flags(strip_groups(p))})" for p in unique))
+        unique: dict[str, int] = {}
+        for p, _ in self._patterns:
+            unique.setdefault(p.pattern, len(unique))
+        by_unique: list[list[int]] = [[] for _ in unique]
+        for i, (p, _) in enumerate(self._patterns):
+            by_unique[unique[p.pattern]].append(i)
+        matcher = LineMatcher([re.compile(p) for p in unique])
         for ref in bundle.logs:
-            applicable = [
+            applicable = {
                 i
                 for i, (_, s) in enumerate(self._patterns)
-                if s.namespace is None or s.namespace.fullmatch(ref.namespace)
-            ]
-            applicable = [
-                i
-                for i in applicable
-                if (self._patterns[i][1].pod is None or self._patterns[i][1].pod.fullmatch(ref.pod))
-                and (self._patterns[i][1].previous is None or self._patterns[i][1].previous == ref.previous)
-            ]
-            if not applicable:
-                continue
-            search = prefilter.search
-            for line in bundle.stream_log(ref):
-                if not search(line.text):
-                    continue
-                for i in applicable:
-                    pat, scope = self._patterns[i]
-                    if scope.container is not None and not scope.container.fullmatch(line.container):
-                        continue
-                    m = pat.search(line.text)
-                    if not m:
-                        continue
-                    hits = self.results[i]
-                    hits.counts[ref.path] += 1
-                    if hits.counts[ref.path] <= MAX_MATCHES_KEPT:
-                        groups = {k: v for k, v in m.groupdict().items() if v is not None}
-                        hits.matches.append(LogMatch(ref, line.container, line.lineno, line.text, groups))
+                if (s.namespace is None or s.namespace.fullmatch(ref.namespace))
+                and (s.pod is None or s.pod.fullmatch(ref.pod))
+                and (s.previous is None or s.previous == ref.previous)
+            }
+            if applicable:
+                for line, found in bundle.scan_log(ref, matcher):
+                    for u, m in found:
+                        for i in by_unique[u]:
+                            if i in applicable:
+                                self._record(i, ref, line, m)
+            if progress is not None:
+                progress(bundle.size(ref.path))
+
+    def _record(self, i: int, ref: LogRef, line: LogLine, m: re.Match) -> None:
+        scope = self._patterns[i][1]
+        if scope.container is not None and not scope.container.fullmatch(line.container):
+            return
+        hits = self.results[i]
+        hits.counts[ref.path] += 1
+        if hits.counts[ref.path] <= MAX_MATCHES_KEPT:
+            groups = {k: v for k, v in m.groupdict().items() if v is not None}
+            hits.matches.append(LogMatch(ref, line.container, line.lineno, line.text, groups))
 
     def hits(self, index: int) -> PatternHits:
         return self.results.get(index, PatternHits())

@@ -5,12 +5,13 @@ from __future__ import annotations
 from cnidoctor import __version__
 from cnidoctor.diagnose.engine import Diagnosis
 from cnidoctor.diagnose.rank import Finding, folded_tree
+from cnidoctor.render.text import printable
 
 _ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 
 
 def _code(text: str) -> str:
-    return "`" + text.replace("`", "'") + "`"
+    return "`" + printable(text).replace("`", "'") + "`"
 
 
 def _finding(f: Finding, lines: list[str], folded: list[tuple[int, Finding]]) -> None:
@@ -19,7 +20,7 @@ def _finding(f: Finding, lines: list[str], folded: list[tuple[int, Finding]]) ->
     lines.append("")
     lines.append(f"**{c.severity.value} {c.kind.value}** · {c.cni} · {c.name}")
     if f.affected:
-        lines.append(f"  \n**Affected:** {f.affected}")
+        lines.append(f"  \n**Affected:** {printable(f.affected)}")
     lines.append("")
     lines.append(f"**Why:** {c.root_cause}")
     lines.append("")
@@ -34,17 +35,17 @@ def _finding(f: Finding, lines: list[str], folded: list[tuple[int, Finding]]) ->
     lines.append("**Fix:**")
     lines.append("")
     for i, s in enumerate(f.remediation, 1):
-        lines.append(f"{i}. {s.step}")
+        lines.append(f"{i}. {printable(s.step)}")
         if s.command:
             lines.append("   ```sh")
-            lines.extend("   " + ln for ln in s.command.splitlines())
+            lines.extend("   " + printable(ln) for ln in s.command.splitlines())
             lines.append("   ```")
     if folded:
         lines.append("")
         lines.append("**Explains:**")
         lines.append("")
         for depth, x in folded:
-            affected = f" ({x.affected})" if x.affected else ""
+            affected = f" ({printable(x.affected)})" if x.affected else ""
             lines.append("  " * (depth - 1) + f"- {x.check.id} {x.check.title}{affected}")
     lines.append("")
 
@@ -70,7 +71,7 @@ def render(d: Diagnosis) -> str:
         lines.append("### Gaps (evidence that could not be read)")
         lines.append("")
         for g in d.gaps[:50]:
-            lines.append(f"- {_code(g.path)}: {g.reason}")
+            lines.append(f"- {_code(g.path)}: {printable(g.reason)}")
         if len(d.gaps) > 50:
             lines.append(f"- … and {len(d.gaps) - 50} more")
         lines.append("")

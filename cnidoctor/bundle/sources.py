@@ -20,9 +20,16 @@ from cnidoctor.bundle import layout
 from cnidoctor.errors import BundleError
 from cnidoctor.model import Gap
 
+try:
+    from lzma import LZMAError as _XzError
+except ImportError:  # pragma: no cover - Python built without lzma
+    _XzError = OSError  # type: ignore[misc,assignment]
+
 MAX_MEMBER_BYTES = 1 << 30  # 1 GiB: a larger archive member is skipped as a gap
 MAX_ARCHIVE_MEMBERS = 200_000
 MAX_TOTAL_UNCOMPRESSED = 16 << 30
+PRELOAD_MEMBER_BYTES = 64 << 20  # members up to this size are kept in memory while scanning ...
+PRELOAD_TOTAL_BYTES = 512 << 20  # ... up to this much in all; the rest is read from the archive on demand
 
 
 class Source:
@@ -76,6 +83,9 @@ class DirSource(Source):
         self._files: dict[str, Path] = {}
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
             dirnames.sort()
+            for dn in [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
+                rel = (Path(dirpath) / dn).relative_to(root).as_posix()
+                self.gaps.append(Gap(self.prefix + rel, "not a regular file (a link to a folder); skipped"))
             for fn in sorted(filenames):
                 full = Path(dirpath) / fn
                 rel = full.relative_to(root).as_posix()
@@ -114,7 +124,7 @@ class TarSource(Source):
         try:
             self._tar = tarfile.open(path, "r:*")  # noqa: SIM115
             members = self._scan()
-        except (tarfile.TarError, OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        except (tarfile.TarError, OSError, EOFError, zlib.error, gzip.BadGzipFile, _XzError) as exc:
             raise BundleError(f"{path}: not a readable tar archive ({_short(exc)})") from None
         names = list(members)
         tops = {n.split("/", 1)[0] for n in names}
@@ -135,7 +145,7 @@ class TarSource(Source):
 
     def _scan(self) -> dict[str, tarfile.TarInfo]:
         members: dict[str, tarfile.TarInfo] = {}
-        total = 0
+        total = preloaded = 0
         for count, m in enumerate(self._tar):
             if count >= MAX_ARCHIVE_MEMBERS:
                 self.gaps.append(Gap(self.name, f"more than {MAX_ARCHIVE_MEMBERS} members; rest skipped"))
@@ -154,12 +164,25 @@ class TarSource(Source):
                 continue
             if name in members:
                 self.gaps.append(Gap(name, "duplicate archive member; the last one is used"))
+                preloaded -= len(self._data.pop(name, b""))
             total += m.size
             members[name] = m
-            if not layout.is_log_path(name) or m.size <= 1 << 20:
+            small = m.size <= (1 << 20 if layout.is_log_path(name) else PRELOAD_MEMBER_BYTES)
+            if small and preloaded + m.size <= PRELOAD_TOTAL_BYTES:
                 f = self._tar.extractfile(m)
                 self._data[name] = f.read() if f else b""
+                preloaded += m.size
+        self._check_integrity()
         return members
+
+    def _check_integrity(self) -> None:
+        """Read the compressed stream to its end so its checksum is verified; damage becomes a gap."""
+        stream = self._tar.fileobj
+        try:
+            while stream is not None and stream.read(1 << 20):
+                pass
+        except (OSError, EOFError, zlib.error, _XzError) as exc:
+            self.gaps.append(Gap(self.name, f"archive integrity check failed ({_short(exc)}); contents may be damaged"))
 
     def paths(self) -> list[str]:
         return list(self._members)

@@ -46,6 +46,14 @@ def configured_cnis(ctx: Context) -> set[str]:
     return found
 
 
+def _containers(workload: dict) -> list:
+    """spec.template.spec.containers of a workload, or [] when any level has another type."""
+    value: object = workload
+    for key in ("spec", "template", "spec", "containers"):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, list) else []
+
+
 def _deployed(ctx: Context) -> set[str]:
     found: set[str] = set()
     workloads = ctx.daemonsets + ctx.deployments
@@ -55,7 +63,7 @@ def _deployed(ctx: Context) -> set[str]:
             + " "
             + " ".join(
                 str(c.get("image", ""))
-                for c in ((obj.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers", [])
+                for c in _containers(obj)
                 if isinstance(c, dict)
             )
         )

@@ -5,6 +5,7 @@ The engine reads only the bundle; it never imports collection or Kubernetes clie
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -109,6 +110,19 @@ def evaluate_check(ctx: Context, check: Check, scanner: LogScanner) -> CheckResu
     return CheckResult(check, Status.PASS)
 
 
+def evaluate_guarded(ctx: Context, check: Check, scanner: LogScanner) -> CheckResult:
+    """`evaluate_check`, but evidence of an unexpected shape (a string where an object belongs) makes the
+    check a GAP with a recorded gap instead of stopping the analysis; CNIDOCTOR_DEBUG=1 re-raises."""
+    try:
+        return evaluate_check(ctx, check, scanner)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError) as exc:
+        if os.environ.get("CNIDOCTOR_DEBUG"):
+            raise
+        reason = f"evidence of an unexpected shape ({type(exc).__name__}: {str(exc)[:160]})"
+        ctx.bundle.add_gap(check.id, f"check could not be evaluated: {reason}", source="check")
+        return CheckResult(check, Status.GAP, missing=reason)
+
+
 def manifest_gaps(manifest: dict | None) -> list[Gap]:
     """Gaps recorded when the bundle was collected (manifest.json), so the report shows them too."""
     out = []
@@ -132,7 +146,7 @@ def diagnose(bundle: Bundle, checks: list[Check]) -> Diagnosis:
             for i, spec in enumerate(specs):
                 TEMPLATES[spec.template].prepare(compiled_params(check, group, i), scanner)
     scanner.scan(bundle)
-    results = [evaluate_check(ctx, c, scanner) for c in todo]
+    results = [evaluate_guarded(ctx, c, scanner) for c in todo]
     findings = build_findings([(r.check, r.status, r.hits) for r in results if r.hits], ctx)
     return Diagnosis(
         source=bundle.source,

@@ -58,10 +58,14 @@ def node(
     unknown = sorted(skipped - set(STEP_FILES))
     if unknown:
         raise UsageError(f"--skip {unknown[0]!r}: not a node file", hint="one of: " + ", ".join(STEP_FILES))
-    for flag, value in (("--cni-conf-dir", cni_conf_dir), ("--cni-ipam-dir", cni_ipam_dir),
-                        ("--flannel-subnet-env", flannel_subnet_env), ("--resolv-conf", resolv_conf),
-                        *(("--cni-bin-dir", d) for d in cni_bin_dir or []),
-                        *((("--host-root", host_root),) if host_root is not None else ())):
+    for flag, value in (
+        ("--cni-conf-dir", cni_conf_dir),
+        ("--cni-ipam-dir", cni_ipam_dir),
+        ("--flannel-subnet-env", flannel_subnet_env),
+        ("--resolv-conf", resolv_conf),
+        *(("--cni-bin-dir", d) for d in cni_bin_dir or []),
+        *((("--host-root", host_root),) if host_root is not None else ()),
+    ):
         if not value.startswith("/"):
             raise UsageError(f"{flag} {value!r}: must be an absolute path")
     paths = NodePaths(
@@ -81,8 +85,11 @@ def node(
         bad = [c for c in result.record.commands if c.status not in ("ok", "empty")]
         typer.echo(
             f"node {name}: {result.record.files} file(s) in {result.record.seconds:.1f}s, {len(result.gaps)} gap(s)"
-            + (f" ({', '.join(f'{c.file}: {c.status}' for c in bad[:8])}{' ...' if len(bad) > 8 else ''})"
-               if bad else "")
+            + (
+                f" ({', '.join(f'{c.file}: {c.status}' for c in bad[:8])}{' ...' if len(bad) > 8 else ''})"
+                if bad
+                else ""
+            )
             + f"; merge with: cnidoctor analyze CLUSTER-BUNDLE {result.path}",
             err=True,
         )

@@ -72,8 +72,18 @@ def agent_pod(pod: dict) -> AgentPod | None:
         if rx.fullmatch(name) and containers:
             container = preferred if preferred in containers else containers[0]
             running, state, restarts, ready = _container_state(pod, container)
-            return AgentPod(cni, str(_meta(pod).get("namespace") or ""), name, container, node,
-                            bool(spec.get("hostNetwork")), running, state, restarts, ready)
+            return AgentPod(
+                cni,
+                str(_meta(pod).get("namespace") or ""),
+                name,
+                container,
+                node,
+                bool(spec.get("hostNetwork")),
+                running,
+                state,
+                restarts,
+                ready,
+            )
     return None
 
 

@@ -102,8 +102,9 @@ def _show(argv: Sequence[str]) -> str:
 class _Gatherer:
     """One node's collection: a runner, a sink, the budget and a deadline."""
 
-    def __init__(self, runner: CommandRunner, node: str, sink: Sink, paths: NodePaths, budget: Budget,
-                 clock: Callable[[], float]) -> None:
+    def __init__(
+        self, runner: CommandRunner, node: str, sink: Sink, paths: NodePaths, budget: Budget, clock: Callable[[], float]
+    ) -> None:
         self.runner = runner
         self.node = node
         self.sink = sink
@@ -138,8 +139,9 @@ class _Gatherer:
         self.sink.gap(self.path(name), reason)
 
     def note(self, step: Step, status: str, res: CommandResult | None = None, detail: str = "") -> None:
-        self.record.commands.append(CommandRecord(step.file, status, _show(res.argv) if res else "",
-                                                  res.seconds if res else 0.0, detail))
+        self.record.commands.append(
+            CommandRecord(step.file, status, _show(res.argv) if res else "", res.seconds if res else 0.0, detail)
+        )
 
     def has_tool(self, name: str) -> bool:
         return self.available is None or name in self.available
@@ -163,8 +165,13 @@ class _Gatherer:
             self.note(step, "skipped", detail="per-node deadline reached")
             self.gap(step.file, f"not collected: the per-node deadline of {self.budget.node_timeout:g}s was reached")
             return
-        handler = {"command": self.command, "file": self.file, "conf-tree": self.conf_tree,
-                   "bin-listing": self.bin_listing, "ipam": self.ipam}[step.kind]
+        handler = {
+            "command": self.command,
+            "file": self.file,
+            "conf-tree": self.conf_tree,
+            "bin-listing": self.bin_listing,
+            "ipam": self.ipam,
+        }[step.kind]
         handler(step)
 
     def command(self, step: Step) -> None:
@@ -243,7 +250,7 @@ class _Gatherer:
         for n in bad:
             self.gap(f"{step.file}/", f"{step.path}: file name {n[:80]!r} not kept")
         names = [n for n in names if n not in bad]
-        for n in names[self.budget.max_conf_files:]:
+        for n in names[self.budget.max_conf_files :]:
             self.gap(f"{step.file}/{n}", f"not read: more than {self.budget.max_conf_files} files in {step.path}")
         failed = 0
         for n in names[: self.budget.max_conf_files]:
@@ -254,8 +261,12 @@ class _Gatherer:
             else:
                 failed += 1
                 self.gap(f"{step.file}/{n}", f"cat {step.path}/{n}: {one.stderr_line() or 'failed'}")
-        self.note(step, "ok" if not failed else "failed", res, f"{len(names)} file(s)" + (
-            f", {failed} unreadable" if failed else ""))
+        self.note(
+            step,
+            "ok" if not failed else "failed",
+            res,
+            f"{len(names)} file(s)" + (f", {failed} unreadable" if failed else ""),
+        )
 
     def bin_dirs(self) -> list[str]:
         dirs = list(self.paths.cni_bin_dirs)

@@ -51,8 +51,9 @@ def default_node_name() -> str:
     return socket.gethostname().split(".")[0] or "node"
 
 
-def node_manifest(records: list[NodeRecord], gaps: list[Gap], created: datetime, elapsed: float,
-                  collector: str) -> dict:
+def node_manifest(
+    records: list[NodeRecord], gaps: list[Gap], created: datetime, elapsed: float, collector: str
+) -> dict:
     """manifest.json of a node bundle (docs/bundle-format.md, docs/node-state.md)."""
     return {
         "format_version": layout.FORMAT_VERSION,

@@ -92,8 +92,11 @@ def build_plan(paths: NodePaths, *, agent_pod: bool = False, skip: frozenset[str
         _cmd("cilium-status.json", *cilium),
         _cmd("cilium-health.txt", ("cilium-health", "status")),
         _cmd("bpftool-maps.json", ("bpftool", "-j", "map", "show")),
-        _cmd("birdcl-protocols.txt", *[("birdcl", "-s", s, "show", "protocols") for s in BIRD_SOCKETS],
-             ("birdcl", "show", "protocols")),
+        _cmd(
+            "birdcl-protocols.txt",
+            *[("birdcl", "-s", s, "show", "protocols") for s in BIRD_SOCKETS],
+            ("birdcl", "show", "protocols"),
+        ),
         _cmd("conntrack-stats.txt", ("conntrack", "-S"), ("cat", "/proc/net/stat/nf_conntrack")),
         Step("resolv.conf", kind="file", path=paths.resolv_conf),
         _cmd("kubelet.log", ("journalctl", "-u", "kubelet", "--no-pager", "-o", "short-iso", "-n", "5000")),

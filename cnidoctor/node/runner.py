@@ -96,19 +96,39 @@ class LocalRunner:
         started = time.monotonic()
         env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
         try:
-            proc = subprocess.Popen(full_argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, start_new_session=True, env=env)
+            proc = subprocess.Popen(
+                full_argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                env=env,
+            )
         except FileNotFoundError:
-            return CommandResult(tuple(argv), None, b"", f"{argv[0]}: command not found".encode(),
-                                 time.monotonic() - started, not_found=True)
+            return CommandResult(
+                tuple(argv),
+                None,
+                b"",
+                f"{argv[0]}: command not found".encode(),
+                time.monotonic() - started,
+                not_found=True,
+            )
         except OSError as exc:
-            return CommandResult(tuple(argv), None, b"", b"", time.monotonic() - started,
-                                 error=f"cannot run {argv[0]}: {exc.strerror or exc}")
+            return CommandResult(
+                tuple(argv),
+                None,
+                b"",
+                b"",
+                time.monotonic() - started,
+                error=f"cannot run {argv[0]}: {exc.strerror or exc}",
+            )
         out, err = bytearray(), bytearray()
         full, err_full = threading.Event(), threading.Event()
         assert proc.stdout is not None and proc.stderr is not None
-        readers = [threading.Thread(target=_drain, args=(proc.stdout, max_bytes, out, full), daemon=True),
-                   threading.Thread(target=_drain, args=(proc.stderr, STDERR_CAP, err, err_full), daemon=True)]
+        readers = [
+            threading.Thread(target=_drain, args=(proc.stdout, max_bytes, out, full), daemon=True),
+            threading.Thread(target=_drain, args=(proc.stderr, STDERR_CAP, err, err_full), daemon=True),
+        ]
         for t in readers:
             t.start()
         deadline = started + max(timeout, 0.01)
@@ -129,7 +149,12 @@ class LocalRunner:
         proc.stderr.close()
         code = None if timed_out else proc.returncode
         return CommandResult(
-            tuple(argv), code, bytes(out), bytes(err), time.monotonic() - started,
-            timed_out=timed_out, truncated=full.is_set() and not timed_out,
+            tuple(argv),
+            code,
+            bytes(out),
+            bytes(err),
+            time.monotonic() - started,
+            timed_out=timed_out,
+            truncated=full.is_set() and not timed_out,
             not_found=code == NOT_FOUND_EXIT,
         )

@@ -40,14 +40,26 @@ def frame(payload: bytes, opcode: int = 0x2) -> bytes:
 
 def _status(code: int | None, argv: list[str], missing: bool) -> bytes:
     if missing:
-        return json.dumps({"metadata": {}, "status": "Failure", "reason": "InternalError",
-                           "message": f'OCI runtime exec failed: exec failed: unable to start container process: '
-                                      f'exec: "{argv[0]}": executable file not found in $PATH: unknown'}).encode()
+        return json.dumps(
+            {
+                "metadata": {},
+                "status": "Failure",
+                "reason": "InternalError",
+                "message": f"OCI runtime exec failed: exec failed: unable to start container process: "
+                f'exec: "{argv[0]}": executable file not found in $PATH: unknown',
+            }
+        ).encode()
     if code == 0:
         return json.dumps({"metadata": {}, "status": "Success"}).encode()
-    return json.dumps({"metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
-                       "message": f"command terminated with non-zero exit code: exit status {code}",
-                       "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}).encode()
+    return json.dumps(
+        {
+            "metadata": {},
+            "status": "Failure",
+            "reason": "NonZeroExitCode",
+            "message": f"command terminated with non-zero exit code: exit status {code}",
+            "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
+        }
+    ).encode()
 
 
 class FakeApi:
@@ -95,11 +107,11 @@ class FakeApi:
         self.httpd.server_close()
 
     def add_pod(self, namespace: str, name: str, runner: Runner, container: str = "main") -> None:
-        self.pods[(namespace, name)] = {"metadata": {"name": name, "namespace": namespace},
-                                        "spec": {"containers": [{"name": container}]},
-                                        "status": {"phase": "Running",
-                                                   "containerStatuses": [{"name": container,
-                                                                          "state": {"running": {}}}]}}
+        self.pods[(namespace, name)] = {
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"containers": [{"name": container}]},
+            "status": {"phase": "Running", "containerStatuses": [{"name": container, "state": {"running": {}}}]},
+        }
         self.runners[(namespace, name)] = runner
 
     # -- HTTP ---------------------------------------------------------------------------------------
@@ -112,8 +124,18 @@ class FakeApi:
         h.wfile.write(body)
 
     def _not_found(self, h: BaseHTTPRequestHandler, name: str) -> None:
-        self._send(h, 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
-                            "code": 404, "message": f'pods "{name}" not found'})
+        self._send(
+            h,
+            404,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "status": "Failure",
+                "reason": "NotFound",
+                "code": 404,
+                "message": f'pods "{name}" not found',
+            },
+        )
 
     def _route(self, path: str) -> tuple[str, str | None, str | None]:
         m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/pods(?:/([^/]+))?(?:/(exec))?", path)
@@ -135,9 +157,20 @@ class FakeApi:
         pod = self.pods[(ns, name or "")]
         image = pod["spec"]["containers"][0].get("image", "")
         if image in self.waiting:
-            pod = {**pod, "status": {"phase": "Pending", "containerStatuses": [
-                {"name": pod["spec"]["containers"][0]["name"],
-                 "state": {"waiting": {"reason": self.waiting[image], "message": f"pull {image}: not found"}}}]}}
+            pod = {
+                **pod,
+                "status": {
+                    "phase": "Pending",
+                    "containerStatuses": [
+                        {
+                            "name": pod["spec"]["containers"][0]["name"],
+                            "state": {
+                                "waiting": {"reason": self.waiting[image], "message": f"pull {image}: not found"}
+                            },
+                        }
+                    ],
+                },
+            }
         self._send(h, 200, pod)
 
     def post(self, h: BaseHTTPRequestHandler) -> None:
@@ -148,8 +181,10 @@ class FakeApi:
             self.requests.append(("POST", split.path))
         name = body["metadata"]["name"]
         runner = self.on_create(body) if self.on_create else None
-        body["status"] = {"phase": "Running", "containerStatuses": [
-            {"name": body["spec"]["containers"][0]["name"], "state": {"running": {}}}]}
+        body["status"] = {
+            "phase": "Running",
+            "containerStatuses": [{"name": body["spec"]["containers"][0]["name"], "state": {"running": {}}}],
+        }
         self.pods[(ns, name)] = body
         if runner is not None:
             self.runners[(ns, name)] = runner
@@ -223,9 +258,12 @@ def netns_runner(ns: str, strip_nsenter: bool = False) -> Runner:
 
     def run(argv: list[str]) -> subprocess.Popen:
         if strip_nsenter and argv[:1] == ["nsenter"] and "--" in argv:
-            argv = argv[argv.index("--") + 1:]
-        if argv and argv[0] not in ("sh", "cat", "ls") and subprocess.run(
-                ["sh", "-c", 'command -v "$1"', "sh", argv[0]], capture_output=True).returncode != 0:
+            argv = argv[argv.index("--") + 1 :]
+        if (
+            argv
+            and argv[0] not in ("sh", "cat", "ls")
+            and subprocess.run(["sh", "-c", 'command -v "$1"', "sh", argv[0]], capture_output=True).returncode != 0
+        ):
             raise FileNotFoundError(argv[0])
         return subprocess.Popen(["ip", "netns", "exec", ns, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 

@@ -28,8 +28,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
-TOOLS = ("ip", "iptables-nft-restore", "iptables-legacy-restore", "iptables-nft-save", "iptables-legacy-save",
-         "sysctl")
+TOOLS = ("ip", "iptables-nft-restore", "iptables-legacy-restore", "iptables-nft-save", "iptables-legacy-save", "sysctl")
 
 
 def require_lab() -> None:
@@ -90,8 +89,9 @@ class Lab:
         return name
 
     def run(self, ns: str, argv: list[str], stdin: str | None = None, check: bool = True) -> str:
-        proc = subprocess.run(["ip", "netns", "exec", ns, *argv], input=stdin, capture_output=True, text=True,
-                              timeout=60)
+        proc = subprocess.run(
+            ["ip", "netns", "exec", ns, *argv], input=stdin, capture_output=True, text=True, timeout=60
+        )
         if check and proc.returncode != 0:
             raise LabError(f"{ns}: {' '.join(argv)}: {proc.stderr.strip()}")
         return proc.stdout
@@ -103,8 +103,13 @@ class Lab:
 
     def batch(self, ns: str, *commands: str) -> None:
         """Several `ip` commands in one process (`ip -batch`), to keep the lab quick to build."""
-        proc = subprocess.run(["ip", "-n", ns, "-batch", "-"], input="\n".join(commands) + "\n",
-                              capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(
+            ["ip", "-n", ns, "-batch", "-"],
+            input="\n".join(commands) + "\n",
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if proc.returncode != 0:
             raise LabError(f"{ns}: ip -batch: {proc.stderr.strip()}")
 
@@ -127,8 +132,12 @@ class Lab:
         ip = f"192.168.56.1{index}"
         self.ip(self.switch, f"link add u{self.tag}{index} type veth peer name eth0 netns {ns}")
         self.ip(self.switch, f"link set u{self.tag}{index} master br0 up")
-        self.batch(ns, f"addr add {ip}/24 dev eth0", "link set eth0 mtu 1500 up",
-                   "route add default via 192.168.56.1 dev eth0 proto static")
+        self.batch(
+            ns,
+            f"addr add {ip}/24 dev eth0",
+            "link set eth0 mtu 1500 up",
+            "route add default via 192.168.56.1 dev eth0 proto static",
+        )
         root = self.tmp / f"root-{name}"
         node = self.nodes[name] = Node(name, index, ns, root, ip)
         return node
@@ -139,16 +148,32 @@ class Lab:
         host_if = f"veth{self.tag}{node.index}"
         self.ip(node.ns, f"link add {host_if} mtu {mtu} type veth peer name eth0 netns {pod_ns}")
         self.ip(node.ns, f"link set {host_if} master {bridge} up")
-        self.batch(pod_ns, f"addr add {addr} dev eth0", f"link set eth0 mtu {mtu} up",
-                   f"route add default via {gateway}")
+        self.batch(
+            pod_ns, f"addr add {addr} dev eth0", f"link set eth0 mtu {mtu} up", f"route add default via {gateway}"
+        )
 
     def iptables(self, node: Node, backend: str, rules: str) -> None:
         self.run(node.ns, [f"iptables-{backend}-restore"], stdin=rules)
 
     def collect(self, node: Node, out: Path, *extra: str) -> subprocess.CompletedProcess:
         """Run `cnidoctor node` inside NODE's namespace (the real command, as on a node)."""
-        argv = ["ip", "netns", "exec", node.ns, sys.executable, "-m", "cnidoctor", "node", "-o", str(out),
-                "--node-name", node.name, "--host-root", str(node.root), *extra]
+        argv = [
+            "ip",
+            "netns",
+            "exec",
+            node.ns,
+            sys.executable,
+            "-m",
+            "cnidoctor",
+            "node",
+            "-o",
+            str(out),
+            "--node-name",
+            node.name,
+            "--host-root",
+            str(node.root),
+            *extra,
+        ]
         return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
@@ -165,8 +190,9 @@ def recorded_link(fixture: str, node: str, ifname: str) -> dict:
 def fixture_rules(fixture: str, node: str) -> str:
     """The node's recorded iptables-save, minus warnings and `nfacct` rules (not in every kernel)."""
     text = fixture_node_file(fixture, node, "iptables-save.txt").read_text()
-    return "".join(line + "\n" for line in text.splitlines()
-                   if not line.startswith("# Warning") and "nfacct" not in line)
+    return "".join(
+        line + "\n" for line in text.splitlines() if not line.startswith("# Warning") and "nfacct" not in line
+    )
 
 
 def split_rules(rules: str, marker: str) -> tuple[str, str]:
@@ -183,8 +209,13 @@ def split_rules(rules: str, marker: str) -> tuple[str, str]:
             moved.append(line)
         elif marker in line:
             moved.append(line)
-        elif line.startswith(":") and line.split()[0][1:] in ("PREROUTING", "INPUT", "FORWARD", "OUTPUT",
-                                                                "POSTROUTING"):
+        elif line.startswith(":") and line.split()[0][1:] in (
+            "PREROUTING",
+            "INPUT",
+            "FORWARD",
+            "OUTPUT",
+            "POSTROUTING",
+        ):
             keep.append(line)
             moved.append(line)
         else:
@@ -229,8 +260,12 @@ def patch_recorded_links(bundle: Path, node: Node) -> None:
     for i, link in enumerate(links):
         rec = node.recorded_links.get(link.get("ifname"))
         if rec is not None:
-            links[i] = {**rec, "ifindex": link["ifindex"], "flags": link.get("flags", rec.get("flags")),
-                        "mtu": link.get("mtu", rec.get("mtu"))}
+            links[i] = {
+                **rec,
+                "ifindex": link["ifindex"],
+                "flags": link.get("flags", rec.get("flags")),
+                "mtu": link.get("mtu", rec.get("mtu")),
+            }
     path.write_text(json.dumps(links))
 
 

@@ -26,8 +26,19 @@ def test_node_writes_an_archive_with_manifest(run_cli, tmp_path):
     conf.mkdir()
     (conf / "10-test.conflist").write_text('{"cniVersion": "1.0.0", "name": "t", "plugins": [{"type": "bridge"}]}')
     out = tmp_path / "n1.tar.gz"
-    code, stdout, err = run_cli("node", "-o", str(out), "--node-name", "n1", "--cni-conf-dir", str(conf),
-                                "--cni-bin-dir", str(tmp_path / "nobin"), "--skip", "dmesg.txt,kubelet.log,sysctl.txt")
+    code, stdout, err = run_cli(
+        "node",
+        "-o",
+        str(out),
+        "--node-name",
+        "n1",
+        "--cni-conf-dir",
+        str(conf),
+        "--cni-bin-dir",
+        str(tmp_path / "nobin"),
+        "--skip",
+        "dmesg.txt,kubelet.log,sysctl.txt",
+    )
     assert code == 0, err
     assert stdout.strip() == str(out) and "node n1:" in err
     with tarfile.open(out) as tar:

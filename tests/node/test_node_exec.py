@@ -61,10 +61,14 @@ def client(api):
 
 def test_exit_status_documents():
     assert exit_status(b'{"metadata":{},"status":"Success"}') == (0, False, None)
-    assert exit_status(b'{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":'
-                       b'[{"reason":"ExitCode","message":"2"}]}}') == (2, False, None)
-    assert exit_status(b'{"status":"Failure","message":"exec: \\"bpftool\\": executable file not found in $PATH"}'
-                       ) == (127, True, None)
+    assert exit_status(
+        b'{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"2"}]}}'
+    ) == (2, False, None)
+    assert exit_status(b'{"status":"Failure","message":"exec: \\"bpftool\\": executable file not found in $PATH"}') == (
+        127,
+        True,
+        None,
+    )
     assert exit_status(b"")[2] == "the exec stream closed without an exit status"
 
 
@@ -72,8 +76,13 @@ def test_exec_runner_over_websocket(client):
     r = ExecRunner(client, NS, POD, CONTAINER)
     try:
         res = r.run(("sh", "-c", "echo out; echo err >&2; exit 3"), timeout=10, max_bytes=1 << 20)
-        assert (res.returncode, res.stdout, res.stderr, res.not_found, res.error) == (3, b"out\n", b"err\n", False,
-                                                                                      None)
+        assert (res.returncode, res.stdout, res.stderr, res.not_found, res.error) == (
+            3,
+            b"out\n",
+            b"err\n",
+            False,
+            None,
+        )
         res = r.run(("bpftool", "-j", "map", "show"), timeout=10, max_bytes=1 << 20)
         assert res.not_found and res.returncode == 127 and b"command not found" in res.stderr
         res = r.run(("ip", "-j", "route", "show", "table", "all"), timeout=10, max_bytes=1 << 20)
@@ -99,13 +108,22 @@ def test_gather_a_node_through_exec(client, flannel_lab):
     node = lab.nodes["node-1"]
     sink = Sink()
     r = ExecRunner(client, NS, POD, CONTAINER)
-    rec = gather_node_state(r, "node-1", sink, paths=NodePaths(roots=(str(node.root),)),
-                            skip=frozenset({"dmesg.txt", "kubelet.log"}))
+    rec = gather_node_state(
+        r, "node-1", sink, paths=NodePaths(roots=(str(node.root),)), skip=frozenset({"dmesg.txt", "kubelet.log"})
+    )
     r.close()
     status = {c.file: c.status for c in rec.commands}
     assert rec.method == "exec" and rec.where == f"pod {NS}/{POD} container {CONTAINER}"
-    for name in ("ip-route.json", "ip-link.json", "sysctl.txt", "iptables-nft-save.txt", "cni-net.d", "cni-bin.txt",
-                 "flannel-subnet.env", "cni-ipam.txt"):
+    for name in (
+        "ip-route.json",
+        "ip-link.json",
+        "sysctl.txt",
+        "iptables-nft-save.txt",
+        "cni-net.d",
+        "cni-bin.txt",
+        "flannel-subnet.env",
+        "cni-ipam.txt",
+    ):
         assert status[name] == "ok", (name, status[name])
     assert b"net.ipv4.ip_forward = 1" in sink.files["nodes/node-1/sysctl.txt"]
     assert sink.files["nodes/node-1/cni-bin.txt"].startswith(b"# /opt/cni/bin\n")
@@ -119,9 +137,13 @@ def test_collect_one_node_through_the_api(client, flannel_lab):
     pods = json.loads((ROOT / "fixtures/healthy-flannel/bundle/cluster/kube-flannel/pods.json").read_text())["items"]
     access = KubeNodeAccess(client)
     sink = Sink()
-    rec = collect_one_node(access, "node-1", agents_by_node(pods)["node-1"], sink,
-                           NodeStateOptions(exec=True, budget=Budget(command_timeout=10),
-                                            skip=frozenset({"dmesg.txt", "kubelet.log"})))
+    rec = collect_one_node(
+        access,
+        "node-1",
+        agents_by_node(pods)["node-1"],
+        sink,
+        NodeStateOptions(exec=True, budget=Budget(command_timeout=10), skip=frozenset({"dmesg.txt", "kubelet.log"})),
+    )
     access.close()
     assert (rec.method, rec.attempts[-1]["outcome"]) == ("exec", "collected")
     assert json.loads(sink.files["nodes/node-1/ip-route.json"])
@@ -138,8 +160,11 @@ def test_probe_pod_spec_and_deletion(client, api):
         assert (spec["nodeName"], spec["hostNetwork"], spec["hostPID"]) == ("node-2", True, True)
         assert spec["tolerations"] == [{"operator": "Exists"}] and spec["restartPolicy"] == "Never"
         assert spec["activeDeadlineSeconds"] >= 60
-        assert (c["image"], c["imagePullPolicy"], c["securityContext"]) == ("busybox:1.36", "IfNotPresent",
-                                                                            {"privileged": True})
+        assert (c["image"], c["imagePullPolicy"], c["securityContext"]) == (
+            "busybox:1.36",
+            "IfNotPresent",
+            {"privileged": True},
+        )
         assert pod["metadata"]["labels"][MANAGED_BY] == "cnidoctor" and pod["metadata"]["annotations"][OWNER]
         assert (runner.method, paths) == ("probe", NodePaths())  # nsenter into the host worked
         res = runner.run(("sysctl", "-n", "net.ipv4.ip_forward"), timeout=10, max_bytes=1024)

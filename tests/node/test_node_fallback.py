@@ -40,8 +40,12 @@ class NetnsAccess:
     def exec_runner(self, agent: AgentPod) -> tuple[LocalRunner, NodePaths]:
         node = self.lab.nodes[agent.node]
         ns = node.ns if agent.node not in self.exec_broken else f"{node.ns}-gone"  # a pod that vanished
-        return (LocalRunner(("ip", "netns", "exec", ns), where=f"pod {agent.ref} container {agent.container}",
-                            method="exec"), NodePaths(roots=(str(node.root),)))
+        return (
+            LocalRunner(
+                ("ip", "netns", "exec", ns), where=f"pod {agent.ref} container {agent.container}", method="exec"
+            ),
+            NodePaths(roots=(str(node.root),)),
+        )
 
     @contextlib.contextmanager
     def probe(self, node: str, deadline: float) -> Iterator[tuple[LocalRunner, NodePaths]]:
@@ -49,8 +53,10 @@ class NetnsAccess:
         if node in self.probe_fails:
             raise AccessError(self.probe_fails[node])
         n = self.lab.nodes[node]
-        yield LocalRunner(("ip", "netns", "exec", n.ns), where=f"probe pod on {node}", method="probe"), NodePaths(
-            roots=(str(n.root),))
+        yield (
+            LocalRunner(("ip", "netns", "exec", n.ns), where=f"probe pod on {node}", method="probe"),
+            NodePaths(roots=(str(n.root),)),
+        )
 
 
 def _pods_with(crashlooping: set[str]) -> list[dict]:
@@ -70,8 +76,9 @@ def _pods_with(crashlooping: set[str]) -> list[dict]:
 
 def test_exec_then_probe_then_gap(flannel_lab, tmp_path: Path):
     lab, _ = flannel_lab
-    access = NetnsAccess(lab, probe_fails={"node-3": "probe container ErrImagePull: busybox:1.36 not found"},
-                         exec_broken={"node-3"})
+    access = NetnsAccess(
+        lab, probe_fails={"node-3": "probe container ErrImagePull: busybox:1.36 not found"}, exec_broken={"node-3"}
+    )
     pods = _pods_with(crashlooping={"node-2"})
     writer = BundleWriter(tmp_path / "live")
     sink = NodeBundleSink(writer)
@@ -82,9 +89,11 @@ def test_exec_then_probe_then_gap(flannel_lab, tmp_path: Path):
     assert (one.method, [a["outcome"] for a in one.attempts]) == ("exec", ["collected"])
     assert one.where == "pod kube-flannel/kube-flannel-ds-48cff container kube-flannel"
     assert two.method == "probe"
-    assert two.attempts[0] == {"method": "exec", "where": "kube-flannel/kube-flannel-ds-gk7fr container kube-flannel",
-                               "outcome": "skipped: container kube-flannel is not running (CrashLoopBackOff, 14 "
-                                          "restarts)"}
+    assert two.attempts[0] == {
+        "method": "exec",
+        "where": "kube-flannel/kube-flannel-ds-gk7fr container kube-flannel",
+        "outcome": "skipped: container kube-flannel is not running (CrashLoopBackOff, 14 restarts)",
+    }
     assert two.attempts[1]["outcome"] == "collected"
     assert three.method == "none" and three.files == 0
     assert [a["method"] for a in three.attempts] == ["exec", "probe"]
@@ -99,8 +108,11 @@ def test_exec_then_probe_then_gap(flannel_lab, tmp_path: Path):
     path = writer.finish(manifest)
     assert sorted(p.name for p in (path / "nodes").iterdir()) == ["node-1", "node-2"]
     written = json.loads((path / "manifest.json").read_text())
-    assert {n: r["method"] for n, r in written["nodes"].items()} == {"node-1": "exec", "node-2": "probe",
-                                                                     "node-3": "none"}
+    assert {n: r["method"] for n, r in written["nodes"].items()} == {
+        "node-1": "exec",
+        "node-2": "probe",
+        "node-3": "none",
+    }
 
     report = analyze([cluster_part(FLANNEL, tmp_path / "cluster"), path])
     top, _, _ = findings(report)

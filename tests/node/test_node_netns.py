@@ -66,14 +66,28 @@ def test_flannel_node_bundles_hold_real_state(flannel):
     rec = manifest["nodes"]["node-1"]
     assert rec["method"] == "node"
     status = {c["file"]: c["status"] for c in rec["commands"]}
-    for name in ("ip-route.json", "ip-link.json", "ip-addr.json", "iptables-save.txt", "iptables-nft-save.txt",
-                 "iptables-legacy-save.txt", "nft-ruleset.json", "sysctl.txt", "cni-net.d", "cni-bin.txt",
-                 "flannel-subnet.env", "resolv.conf", "cni-ipam.txt", "uname.txt"):
+    for name in (
+        "ip-route.json",
+        "ip-link.json",
+        "ip-addr.json",
+        "iptables-save.txt",
+        "iptables-nft-save.txt",
+        "iptables-legacy-save.txt",
+        "nft-ruleset.json",
+        "sysctl.txt",
+        "cni-net.d",
+        "cni-bin.txt",
+        "flannel-subnet.env",
+        "resolv.conf",
+        "cni-ipam.txt",
+        "uname.txt",
+    ):
         assert status[name] in ("ok",), (name, status[name])
     assert "dmesg.txt" not in status and "kubelet.log" not in status
     routes = json.loads((node_1 / "nodes/node-1/ip-route.json").read_text())
     assert {"dst": "10.244.1.0/24", "gateway": "10.244.1.0", "dev": "flannel.1"}.items() <= next(
-        r for r in routes if r["dst"] == "10.244.1.0/24").items()
+        r for r in routes if r["dst"] == "10.244.1.0/24"
+    ).items()
     assert (node_1 / "nodes/node-1/cni-net.d/10-flannel.conflist").is_file()
     bins = (node_1 / "nodes/node-1/cni-bin.txt").read_text().splitlines()
     assert bins[0] == "# /opt/cni/bin" and "portmap" in bins and "flannel" in bins
@@ -121,18 +135,31 @@ def build_cilium(lab: Lab) -> None:
         ns, host_ip = node.ns, CILIUM_HOST[node.name]
         lab.sysctl(ns, **{"net.ipv4.conf.default.rp_filter": 0})
         lab.device(node, "cilium_vxlan", "type vxlan external dstport 8472", CILIUM)
-        cmds = ["link add cilium_host type veth peer name cilium_net", "link set cilium_net up",
-                "link set cilium_host up", "link set cilium_vxlan up", f"addr add {host_ip}/32 dev cilium_host",
-                f"route add {host_ip} dev cilium_host proto kernel scope link"]
+        cmds = [
+            "link add cilium_host type veth peer name cilium_net",
+            "link set cilium_net up",
+            "link set cilium_host up",
+            "link set cilium_vxlan up",
+            f"addr add {host_ip}/32 dev cilium_host",
+            f"route add {host_ip} dev cilium_host proto kernel scope link",
+        ]
         for other in nodes:
             if "no route to node-3" in faults and other.name == "node-3":
                 continue
-            cmds.append(f"route add 10.0.{other.index - 1}.0/24 via {host_ip} dev cilium_host proto kernel "
-                        f"src {host_ip} mtu 1450")
+            cmds.append(
+                f"route add 10.0.{other.index - 1}.0/24 via {host_ip} dev cilium_host proto kernel "
+                f"src {host_ip} mtu 1450"
+            )
         lab.batch(ns, *cmds)
-        lab.sysctl(ns, **{"net.ipv4.ip_forward": 0 if "ip_forward off" in faults else 1,
-                          "net.ipv4.conf.all.rp_filter": 1 if "rp_filter strict on all" in faults else 0,
-                          "net.ipv4.conf.eth0.rp_filter": 2, "net.ipv4.conf.default.rp_filter": 2})
+        lab.sysctl(
+            ns,
+            **{
+                "net.ipv4.ip_forward": 0 if "ip_forward off" in faults else 1,
+                "net.ipv4.conf.all.rp_filter": 1 if "rp_filter strict on all" in faults else 0,
+                "net.ipv4.conf.eth0.rp_filter": 2,
+                "net.ipv4.conf.default.rp_filter": 2,
+            },
+        )
         lab.iptables(node, "nft", fixture_rules(CILIUM, node.name))
         fake_root(node, CILIUM)
 
@@ -156,7 +183,9 @@ def test_cilium_faults_are_exactly_the_findings(cilium):
         assert not parents or set(parents) & built, (cid, parents)
     assert not any(n == "node-1" for _, n in top | folded), "the clean node has findings"
     ev = {f["id"]: " | ".join(e["excerpt"] for e in f["evidence"]) for f in report["findings"]}
-    assert "no route to the pod CIDRs of other nodes: 10.0.2.0/24 (node-3); cilium tunnel (vxlan) expects dev " \
-           "cilium_host" in ev["GEN150"]
+    assert (
+        "no route to the pod CIDRs of other nodes: 10.0.2.0/24 (node-3); cilium tunnel (vxlan) expects dev "
+        "cilium_host" in ev["GEN150"]
+    )
     assert "node-1 has it: 10.0.2.0/24 via 10.0.0.99 dev cilium_host" in ev["GEN150"]
     assert "Cilium needs 0" in ev["GEN052"]

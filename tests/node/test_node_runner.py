@@ -52,16 +52,16 @@ class ScriptedRunner:
             return CommandResult(tuple(argv), 1, b"", b"", self.cost)
         if argv[0] == "iptables-save":
             return CommandResult(tuple(argv), 1, b"", b"iptables-save v1.8.7 (legacy): Permission denied", self.cost)
-        return CommandResult(tuple(argv), 0, b"x" * min(max_bytes, 10), b"", self.cost,
-                             truncated=max_bytes < 10)
+        return CommandResult(tuple(argv), 0, b"x" * min(max_bytes, 10), b"", self.cost, truncated=max_bytes < 10)
 
 
 def test_gather_turns_every_failure_into_a_gap_and_stops_at_the_node_deadline():
     clock = [0.0]
     runner = ScriptedRunner(clock, seconds_per_command=1.0)
     sink = Sink()
-    rec = gather_node_state(runner, "n1", sink, paths=NodePaths(), budget=Budget(node_timeout=6.5, max_bytes=5),
-                            clock=lambda: clock[0])
+    rec = gather_node_state(
+        runner, "n1", sink, paths=NodePaths(), budget=Budget(node_timeout=6.5, max_bytes=5), clock=lambda: clock[0]
+    )
     status = {c.file: c.status for c in rec.commands}
     assert status["ip-route.json"] == "truncated" and sink.files["nodes/n1/ip-route.json"] == b"xxxxx"
     assert "output cut at 5 bytes" in sink.gaps["nodes/n1/ip-route.json"]
@@ -69,8 +69,9 @@ def test_gather_turns_every_failure_into_a_gap_and_stops_at_the_node_deadline():
     assert sink.files["nodes/n1/iptables-save.txt"] == b"iptables-save v1.8.7 (legacy): Permission denied"
     assert "exit status 1" in sink.gaps["nodes/n1/iptables-save.txt"]
     skipped = [f for f, s in status.items() if s == "skipped"]
-    assert skipped and all("per-node deadline of 6.5s" in sink.gaps[f"nodes/n1/{f}"] for f in skipped
-                           if not f.endswith(".d"))
+    assert skipped and all(
+        "per-node deadline of 6.5s" in sink.gaps[f"nodes/n1/{f}"] for f in skipped if not f.endswith(".d")
+    )
     assert len(runner.seen) <= 8  # nothing ran after the deadline
 
 
@@ -85,8 +86,13 @@ def test_gather_reads_files_under_a_host_root(tmp_path):
     (root / "opt/multus/bin/macvlan").touch()
     (root / "etc/resolv.conf").write_text("nameserver 10.0.0.2\n")
     sink = Sink()
-    rec = gather_node_state(LocalRunner(), "n1", sink, paths=NodePaths(roots=(str(root),)),
-                            skip=frozenset({"dmesg.txt", "kubelet.log", "sysctl.txt"}))
+    rec = gather_node_state(
+        LocalRunner(),
+        "n1",
+        sink,
+        paths=NodePaths(roots=(str(root),)),
+        skip=frozenset({"dmesg.txt", "kubelet.log", "sysctl.txt"}),
+    )
     assert sink.files["nodes/n1/cni-net.d/multus.d/multus.kubeconfig"] == b"apiVersion: v1\n"
     assert sink.files["nodes/n1/cni-bin.txt"] == b"# /opt/cni/bin\nbridge\n# /opt/multus/bin\nmacvlan\n"
     assert sink.files["nodes/n1/resolv.conf"] == b"nameserver 10.0.0.2\n"

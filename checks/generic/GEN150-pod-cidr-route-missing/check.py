@@ -16,7 +16,8 @@ def _helpers():  # noqa: ANN202 - the shared module of GEN150-GEN151
     name = "cnidoctor_checks_noderoutes"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parents[1] / "GEN159-node-route-helpers" / "noderoutes.py")
+            name, Path(__file__).resolve().parents[1] / "GEN159-node-route-helpers" / "noderoutes.py"
+        )
         sys.modules[name] = module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         spec.loader.exec_module(module)  # type: ignore[union-attr]
     return sys.modules[name]
@@ -34,8 +35,9 @@ def _peer_has_it(ctx: Context, problem, nodes: list[str]) -> Evidence | None:  #
             continue
         r = nr.best_route(ctx.parsed(other, "ip-route.json", parse_routes) or (), problem.peer.cidr)
         if r is not None and r.network is not None and r.network.prefixlen and problem.peer.expect.accepts(r):
-            return Evidence(layout.node_file(other, "ip-route.json"), f"{other} has it: {nr.route_text(r)}",
-                            f"Node/{other}", other)
+            return Evidence(
+                layout.node_file(other, "ip-route.json"), f"{other} has it: {nr.route_text(r)}", f"Node/{other}", other
+            )
     return None
 
 
@@ -65,18 +67,36 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             continue  # this node's agent is down: that finding is the cause, these routes its consequence
         if cni == "flannel" and agent is not None and agent.ready:
             continue  # FLN050 reports a running flannel's missing routes, with flannel's own remediation
-        text = ", ".join(p.summary for p in missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6
-                                                           else "")
+        text = ", ".join(p.summary for p in missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
         mode = missing[0].peer.expect.mode
-        evidence = [Evidence(layout.node_file(node, "ip-route.json"),
-                             f"no route to the pod CIDRs of other nodes: {text}; {mode} expects "
-                             f"{missing[0].peer.expect.text}", f"Node/{node}", node)]
+        evidence = [
+            Evidence(
+                layout.node_file(node, "ip-route.json"),
+                f"no route to the pod CIDRs of other nodes: {text}; {mode} expects {missing[0].peer.expect.text}",
+                f"Node/{node}",
+                node,
+            )
+        ]
         evidence.append(nr.source_evidence(ctx, missing[0].peer))
         if (e := _peer_has_it(ctx, missing[0], ctx.bundle.node_dirs)) is not None:
             evidence.append(e)
         first = missing[0].peer.cidr
-        values = {"missing": text, "mode": mode, "cidr": str(first), "first_ip": nr.first_host(first),
-                  "expected": missing[0].peer.expect.text, "cni": cni, **nr.agent_values(ctx, node, cni)}
-        hits.append(Hit(evidence, [f"Node/{node}"], [node], values,
-                        message=f"{node} has no route to {len(missing)} remote pod CIDR(s) ({mode})"))
+        values = {
+            "missing": text,
+            "mode": mode,
+            "cidr": str(first),
+            "first_ip": nr.first_host(first),
+            "expected": missing[0].peer.expect.text,
+            "cni": cni,
+            **nr.agent_values(ctx, node, cni),
+        }
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}"],
+                [node],
+                values,
+                message=f"{node} has no route to {len(missing)} remote pod CIDR(s) ({mode})",
+            )
+        )
     return hits if hits or evaluated else None

@@ -15,7 +15,8 @@ def _helpers():  # noqa: ANN202 - the shared module of GEN150-GEN151
     name = "cnidoctor_checks_noderoutes"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parents[1] / "GEN159-node-route-helpers" / "noderoutes.py")
+            name, Path(__file__).resolve().parents[1] / "GEN159-node-route-helpers" / "noderoutes.py"
+        )
         sys.modules[name] = module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         spec.loader.exec_module(module)  # type: ignore[union-attr]
     return sys.modules[name]
@@ -37,16 +38,37 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if not wrong:
             continue
         path = layout.node_file(node, "ip-route.json")
-        evidence = [Evidence(path, f"{nr.route_text(p.route)}: {p.peer.cidr} is the pod CIDR of {p.peer.node}; "
-                                   f"{p.peer.expect.mode} expects {p.peer.expect.text}", f"Node/{node}", node,
-                             p.route.line) for p in wrong[:6]]
+        evidence = [
+            Evidence(
+                path,
+                f"{nr.route_text(p.route)}: {p.peer.cidr} is the pod CIDR of {p.peer.node}; "
+                f"{p.peer.expect.mode} expects {p.peer.expect.text}",
+                f"Node/{node}",
+                node,
+                p.route.line,
+            )
+            for p in wrong[:6]
+        ]
         evidence.append(nr.source_evidence(ctx, wrong[0].peer))
         first = wrong[0]
-        values = {"cidr": str(first.peer.cidr), "first_ip": nr.first_host(first.peer.cidr),
-                  "route": nr.route_text(first.route), "expected": first.peer.expect.text,
-                  "mode": first.peer.expect.mode, "peer": first.peer.node, "cni": cni,
-                  "route_del": "sudo ip route del " + nr.route_text(first.route).split(" proto ")[0],
-                  **nr.agent_values(ctx, node, cni)}
-        hits.append(Hit(evidence, [f"Node/{node}"], [node], values,
-                        message=f"{node}: " + "; ".join(p.summary for p in wrong[:4])))
+        values = {
+            "cidr": str(first.peer.cidr),
+            "first_ip": nr.first_host(first.peer.cidr),
+            "route": nr.route_text(first.route),
+            "expected": first.peer.expect.text,
+            "mode": first.peer.expect.mode,
+            "peer": first.peer.node,
+            "cni": cni,
+            "route_del": "sudo ip route del " + nr.route_text(first.route).split(" proto ")[0],
+            **nr.agent_values(ctx, node, cni),
+        }
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}"],
+                [node],
+                values,
+                message=f"{node}: " + "; ".join(p.summary for p in wrong[:4]),
+            )
+        )
     return hits if hits or evaluated else None

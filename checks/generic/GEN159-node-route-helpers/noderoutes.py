@@ -75,8 +75,13 @@ class Problem:
             return f"{self.peer.cidr} ({self.peer.node})"
         r = self.route
         assert r is not None
-        how = r.type if self.kind == "dropped" else " ".join(
-            x for x in (f"via {r.gateway}" if r.gateway else "", f"dev {','.join(r.devs)}" if r.devs else "") if x)
+        how = (
+            r.type
+            if self.kind == "dropped"
+            else " ".join(
+                x for x in (f"via {r.gateway}" if r.gateway else "", f"dev {','.join(r.devs)}" if r.devs else "") if x
+            )
+        )
         return f"{self.peer.cidr} ({self.peer.node}) goes {how}, expected {self.peer.expect.text}"
 
 
@@ -148,13 +153,14 @@ def flannel_peers(ctx: Context) -> list[Peer]:
             gw = (_ip(ann.get(FLANNEL + "public-ipv6")) or node_ip(node, 6)) if v6 else public
             if kind == "vxlan":
                 n = _backend_vni(ann) or vni
-                dev = (f"flannel-v6.{n or 1}" if v6 else f"flannel.{n}" if n else "flannel.N")
+                dev = f"flannel-v6.{n or 1}" if v6 else f"flannel.{n}" if n else "flannel.N"
                 pattern = re.escape(dev).replace("N", r"\d+")
                 label = f"via {cidr.network_address} dev {dev} onlink"
                 expect = Expect("flannel vxlan", (pattern,), label=label)
                 if direct:  # same-subnet peers are reached directly; accept either
-                    expect = Expect("flannel vxlan (DirectRouting)", (pattern, r"(?!flannel).*"),
-                                    label=f"{label} or via {gw}")
+                    expect = Expect(
+                        "flannel vxlan (DirectRouting)", (pattern, r"(?!flannel).*"), label=f"{label} or via {gw}"
+                    )
             elif kind == "host-gw" and gw:
                 expect = Expect("flannel host-gw", (), gw)
             elif kind == "wireguard":
@@ -205,8 +211,13 @@ def calico_peers(ctx: Context, local: str) -> list[Peer]:
         spec = aff.get("spec") or {}
         cidr = _net(spec.get("cidr"))
         owner = str(spec.get("node") or "")
-        if cidr is None or cidr.version != 4 or spec.get("state") not in (None, "confirmed") or str(
-                spec.get("deleted")).lower() == "true" or owner not in ctx.node_by_name:
+        if (
+            cidr is None
+            or cidr.version != 4
+            or spec.get("state") not in (None, "confirmed")
+            or str(spec.get("deleted")).lower() == "true"
+            or owner not in ctx.node_by_name
+        ):
             continue
         pool = next((p for p in pools if p.cidr.version == cidr.version and cidr.subnet_of(p.cidr)), None)
         if pool is None:
@@ -260,19 +271,25 @@ def cilium_peers(ctx: Context) -> list[Peer]:
             if mode == "native":
                 gw = node_ip(node, cidr.version)
                 if gw:
-                    out.append(Peer(name, cidr, source, Expect("cilium native routing (auto-direct-node-routes)",
-                                                                (), gw)))
+                    out.append(
+                        Peer(name, cidr, source, Expect("cilium native routing (auto-direct-node-routes)", (), gw))
+                    )
             else:
-                out.append(Peer(name, cidr, source, Expect(f"cilium tunnel ({cfg.get('tunnel-protocol') or 'vxlan'})",
-                                                            ("cilium_host",))))
+                out.append(
+                    Peer(
+                        name,
+                        cidr,
+                        source,
+                        Expect(f"cilium tunnel ({cfg.get('tunnel-protocol') or 'vxlan'})", ("cilium_host",)),
+                    )
+                )
     return out
 
 
 # -- comparison -------------------------------------------------------------------------------------
 def peers_for(ctx: Context, local: str) -> tuple[str, list[Peer]]:
     """(CNI, the remote pod CIDRs LOCAL must route) for the CNI that programs node routes."""
-    if "flannel" in ctx.cnis and any(FLANNEL + "backend-type" in (meta(n).get("annotations") or {})
-                                     for n in ctx.nodes):
+    if "flannel" in ctx.cnis and any(FLANNEL + "backend-type" in (meta(n).get("annotations") or {}) for n in ctx.nodes):
         return "flannel", [p for p in flannel_peers(ctx) if p.node != local]
     if "calico" in ctx.cnis:
         peers = calico_peers(ctx, local)
@@ -337,8 +354,12 @@ def source_evidence(ctx: Context, peer: Peer) -> Evidence:
         path, obj = layout.cluster_list("ciliumnodes.cilium.io"), f"CiliumNode/{peer.node}"
     else:
         path, obj = layout.NODES_LIST, f"Node/{peer.node}"
-    return Evidence(path, f"{peer.node} pod CIDR {peer.cidr} ({peer.source}); {peer.expect.mode}: expected "
-                          f"{peer.expect.text}", obj, peer.node)
+    return Evidence(
+        path,
+        f"{peer.node} pod CIDR {peer.cidr} ({peer.source}); {peer.expect.mode}: expected {peer.expect.text}",
+        obj,
+        peer.node,
+    )
 
 
 def route_text(r: Route) -> str:
@@ -356,12 +377,19 @@ def agent_values(ctx: Context, node: str, cni: str) -> dict[str, str]:
     agents = [a for a in agents_by_node(ctx.pods).get(node, []) if a.cni in (cni, "canal")]
     if not agents:
         ns = "kube-flannel" if cni == "flannel" else "kube-system"
-        return {"namespace": ns, "pod": f"<{cni or 'cni'}-agent-pod-on-{node}>",
-                "container": AGENT_CONTAINER.get(cni, "<container>"),
-                "inspect": f"kubectl get pods -A -o wide --field-selector spec.nodeName={node}"}
+        return {
+            "namespace": ns,
+            "pod": f"<{cni or 'cni'}-agent-pod-on-{node}>",
+            "container": AGENT_CONTAINER.get(cni, "<container>"),
+            "inspect": f"kubectl get pods -A -o wide --field-selector spec.nodeName={node}",
+        }
     a = agents[0]
-    return {"namespace": a.namespace, "pod": a.name, "container": a.container,
-            "inspect": INSPECT.get(cni, "kubectl -n {ns} logs {pod} --tail=100").format(ns=a.namespace, pod=a.name)}
+    return {
+        "namespace": a.namespace,
+        "pod": a.name,
+        "container": a.container,
+        "inspect": INSPECT.get(cni, "kubectl -n {ns} logs {pod} --tail=100").format(ns=a.namespace, pod=a.name),
+    }
 
 
 def first_host(cidr: Net) -> str:

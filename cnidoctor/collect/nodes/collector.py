@@ -22,18 +22,26 @@ if TYPE_CHECKING:
     from cnidoctor.collect.session import Session
     from cnidoctor.kube.client import KubeClient
 
-NOT_ENABLED = ("node state (routes, iptables, sysctls, CNI files) not collected: the read-only default does not "
-               "exec into pods; pass --exec (needs pods/exec) and/or --node-probe IMAGE (needs pod create/delete), "
-               "or run `cnidoctor node -o DIR` on each node and merge its bundle")
+NOT_ENABLED = (
+    "node state (routes, iptables, sysctls, CNI files) not collected: the read-only default does not "
+    "exec into pods; pass --exec (needs pods/exec) and/or --node-probe IMAGE (needs pod create/delete), "
+    "or run `cnidoctor node -o DIR` on each node and merge its bundle"
+)
 
 
 def node_state_options(session: Session) -> NodeStateOptions:
     """The node-state options of a live collection (CollectOptions fields `node_exec`, `node_probe`...)."""
     o = session.options
-    budget = Budget(command_timeout=float(getattr(o, "node_command_timeout", 30.0)),
-                    node_timeout=float(getattr(o, "node_timeout", min(300.0, max(30.0, o.timeout * 0.8)))))
-    return NodeStateOptions(exec=bool(getattr(o, "node_exec", False)), probe_image=getattr(o, "node_probe", None),
-                            probe_namespace=str(getattr(o, "node_probe_namespace", "kube-system")), budget=budget)
+    budget = Budget(
+        command_timeout=float(getattr(o, "node_command_timeout", 30.0)),
+        node_timeout=float(getattr(o, "node_timeout", min(300.0, max(30.0, o.timeout * 0.8)))),
+    )
+    return NodeStateOptions(
+        exec=bool(getattr(o, "node_exec", False)),
+        probe_image=getattr(o, "node_probe", None),
+        probe_namespace=str(getattr(o, "node_probe_namespace", "kube-system")),
+        budget=budget,
+    )
 
 
 class NodeStateCollector:

@@ -88,13 +88,21 @@ def collect_one_node(
     if options.exec:
         agent = next((a for a in agents if a.host_network), None)
         if agent is None:
-            why = "no CNI agent pod with host networking on the node" if not agents else (
-                f"agent pod {agents[0].ref} does not use host networking")
+            why = (
+                "no CNI agent pod with host networking on the node"
+                if not agents
+                else (f"agent pod {agents[0].ref} does not use host networking")
+            )
             attempts.append({"method": "exec", "where": agents[0].ref if agents else "", "outcome": why})
         elif not agent.running:
-            attempts.append({"method": "exec", "where": f"{agent.ref} container {agent.container}",
-                             "outcome": f"skipped: container {agent.container} is not running ({agent.state}, "
-                                        f"{agent.restarts} restarts)"})
+            attempts.append(
+                {
+                    "method": "exec",
+                    "where": f"{agent.ref} container {agent.container}",
+                    "outcome": f"skipped: container {agent.container} is not running ({agent.state}, "
+                    f"{agent.restarts} restarts)",
+                }
+            )
         else:
             where = f"{agent.ref} container {agent.container}"
             runner = None
@@ -105,8 +113,9 @@ def collect_one_node(
                 problem = str(exc)
             if problem is None:
                 try:
-                    record = gather_node_state(runner, node, sink, paths=paths, budget=budget_left(),
-                                               skip=options.skip, clock=clock)
+                    record = gather_node_state(
+                        runner, node, sink, paths=paths, budget=budget_left(), skip=options.skip, clock=clock
+                    )
                 finally:
                     _close(runner)
                 attempts.append({"method": "exec", "where": where, "outcome": "collected"})
@@ -117,8 +126,9 @@ def collect_one_node(
     if options.probe_image:
         try:
             with access.probe(node, deadline) as (runner, paths):
-                record = gather_node_state(runner, node, sink, paths=paths, budget=budget_left(), skip=options.skip,
-                                           clock=clock)
+                record = gather_node_state(
+                    runner, node, sink, paths=paths, budget=budget_left(), skip=options.skip, clock=clock
+                )
                 attempts.append({"method": "probe", "where": runner.where, "outcome": "collected"})
                 return _done(record, attempts, started, clock)
         except AccessError as exc:
@@ -127,8 +137,10 @@ def collect_one_node(
         attempts.append({"method": "none", "where": "", "outcome": "neither --exec nor --node-probe was given"})
     record = NodeRecord(node, "none", "")
     reasons = "; ".join(f"{a['method']}: {a['outcome']}" for a in attempts)
-    sink.gap(f"{layout.NODES}/{node}/", f"node state not collected, no way in ({reasons}); run `cnidoctor node` "
-                                         "on the node and merge its bundle")
+    sink.gap(
+        f"{layout.NODES}/{node}/",
+        f"node state not collected, no way in ({reasons}); run `cnidoctor node` on the node and merge its bundle",
+    )
     return _done(record, attempts, started, clock)
 
 

@@ -85,9 +85,17 @@ class ExecRunner:
         websocket.setdefaulttimeout(CONNECT_TIMEOUT)
         self.client.limiter.acquire(self.client.deadline)
         return stream(
-            self._core.connect_get_namespaced_pod_exec, self.pod, self.namespace,
-            command=[*self.prefix, *argv], container=self.container,
-            stdin=False, stdout=True, stderr=True, tty=False, binary=True, _preload_content=False,
+            self._core.connect_get_namespaced_pod_exec,
+            self.pod,
+            self.namespace,
+            command=[*self.prefix, *argv],
+            container=self.container,
+            stdin=False,
+            stdout=True,
+            stderr=True,
+            tty=False,
+            binary=True,
+            _preload_content=False,
         )
 
     def run(self, argv: Sequence[str], *, timeout: float, max_bytes: int) -> CommandResult:
@@ -124,8 +132,14 @@ class ExecRunner:
             status = b"" if timed_out or truncated else ws.read_channel(ERROR) or b""
             out += b"" if truncated or timed_out else (ws.read_channel(STDOUT) or b"")
         except Exception as exc:  # the connection broke mid-stream
-            return CommandResult(tuple(argv), None, bytes(out), bytes(err), time.monotonic() - started,
-                                 error=f"exec stream to {self.where} broke: {type(exc).__name__}: {exc}")
+            return CommandResult(
+                tuple(argv),
+                None,
+                bytes(out),
+                bytes(err),
+                time.monotonic() - started,
+                error=f"exec stream to {self.where} broke: {type(exc).__name__}: {exc}",
+            )
         finally:
             if timed_out or truncated:  # do not wait for the command to end: drop the connection now
                 with contextlib.suppress(Exception):
@@ -133,8 +147,9 @@ class ExecRunner:
             ws.close()
         seconds = time.monotonic() - started
         if timed_out or truncated:
-            return CommandResult(tuple(argv), None, bytes(out), bytes(err), seconds, timed_out=timed_out,
-                                 truncated=truncated)
+            return CommandResult(
+                tuple(argv), None, bytes(out), bytes(err), seconds, timed_out=timed_out, truncated=truncated
+            )
         code, not_found, error = exit_status(status)
         if not_found and not err:
             err += f"{argv[0]}: command not found".encode()

@@ -42,8 +42,15 @@ OWNER = "cnidoctor.io/owner"
 CONTAINER = "probe"
 NSENTER = ("nsenter", "-t", "1", "-m", "-u", "-i", "-n", "--")
 START_TIMEOUT = 90.0
-_FATAL_WAITING = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
-                  "CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
+_FATAL_WAITING = {
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+}
 
 
 def owner() -> str:
@@ -68,8 +75,10 @@ def probe_pod(node: str, image: str, name: str, namespace: str, lifetime: int) -
             "name": name,
             "namespace": namespace,
             "labels": {MANAGED_BY: "cnidoctor", "app.kubernetes.io/name": "cnidoctor-node-probe"},
-            "annotations": {OWNER: owner(),
-                            "cnidoctor.io/purpose": "reads node network state; deleted when collection ends"},
+            "annotations": {
+                OWNER: owner(),
+                "cnidoctor.io/purpose": "reads node network state; deleted when collection ends",
+            },
         },
         "spec": {
             "nodeName": node,
@@ -82,15 +91,17 @@ def probe_pod(node: str, image: str, name: str, namespace: str, lifetime: int) -
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
             "tolerations": [{"operator": "Exists"}],
-            "containers": [{
-                "name": CONTAINER,
-                "image": image,
-                "imagePullPolicy": "IfNotPresent",
-                "command": ["sleep", str(lifetime)],
-                "securityContext": {"privileged": True},
-                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "256Mi"}},
-                "volumeMounts": [{"name": "host", "mountPath": "/host", "readOnly": True}],
-            }],
+            "containers": [
+                {
+                    "name": CONTAINER,
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["sleep", str(lifetime)],
+                    "securityContext": {"privileged": True},
+                    "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "256Mi"}},
+                    "volumeMounts": [{"name": "host", "mountPath": "/host", "readOnly": True}],
+                }
+            ],
             "volumes": [{"name": "host", "hostPath": {"path": "/"}}],
         },
     }
@@ -183,8 +194,15 @@ class KubeNodeAccess:
         from cnidoctor.kube.errors import NotFound
 
         with contextlib.suppress(NotFound):
-            self._call("delete", f"pods {self.namespace}/{name}", self._core.delete_namespaced_pod, name,
-                       self.namespace, grace_period_seconds=0, propagation_policy="Background")
+            self._call(
+                "delete",
+                f"pods {self.namespace}/{name}",
+                self._core.delete_namespaced_pod,
+                name,
+                self.namespace,
+                grace_period_seconds=0,
+                propagation_policy="Background",
+            )
 
     def _wait_running(self, name: str, until: float) -> None:
         import json
@@ -194,8 +212,11 @@ class KubeNodeAccess:
         state = "Pending"
         while time.monotonic() < until:
             try:
-                pod = json.loads(self._call("get", f"pods {self.namespace}/{name}", self._core.read_namespaced_pod,
-                                            name, self.namespace))
+                pod = json.loads(
+                    self._call(
+                        "get", f"pods {self.namespace}/{name}", self._core.read_namespaced_pod, name, self.namespace
+                    )
+                )
             except (KubeError, ValueError) as exc:
                 raise AccessError(f"probe pod {name}: {exc}") from None
             status = pod.get("status") or {}
@@ -228,8 +249,13 @@ class KubeNodeAccess:
         runner: ExecRunner | None = None
         try:
             try:
-                self._call("create", f"pods in namespace {self.namespace}", self._core.create_namespaced_pod,
-                           self.namespace, body)
+                self._call(
+                    "create",
+                    f"pods in namespace {self.namespace}",
+                    self._core.create_namespaced_pod,
+                    self.namespace,
+                    body,
+                )
             except KubeError as exc:
                 raise AccessError(f"cannot create the probe pod: {exc.message}") from None
             self._wait_running(name, min(deadline, time.monotonic() + START_TIMEOUT))

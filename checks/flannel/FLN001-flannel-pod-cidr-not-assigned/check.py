@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Hit
 
-if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
-    sys.path.insert(0, str(_LIB))
-import flannel_lib as fl  # noqa: E402
+from .._lib import flannel_lib as fl
 
 NO_LEASE = fl.log_pattern(r'node "?(?P<lease_node>[^"\s]+)"? pod cidr not assigned')
 

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 from cnidoctor.parse.cniconf import select_default
 
-if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
-    sys.path.insert(0, str(_LIB))
-import flannel_lib as fl  # noqa: E402
+from .._lib import flannel_lib as fl
 
 OTHER_AGENTS = re.compile(r"calico-node|cilium|kube-router|weave-net|antrea-agent|kube-ovn|canal|multus", re.I)
 

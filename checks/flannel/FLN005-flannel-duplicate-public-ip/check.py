@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-import sys
 from collections import defaultdict
-from pathlib import Path
 
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Evidence, Hit
 from cnidoctor.parse.iproute import parse_addrs, parse_links
 
-if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
-    sys.path.insert(0, str(_LIB))
-import flannel_lib as fl  # noqa: E402
+from .._lib import flannel_lib as fl
 
 USING = fl.log_pattern(r"Using interface with name (?P<iface>\S+) and address (?P<addr>[0-9a-fA-F.:]+)")
 VIRTUAL = ("lo", "flannel", "cni", "veth", "docker", "cali", "cilium", "vxlan", "kube-", "tunl", "virbr", "nodelocal")

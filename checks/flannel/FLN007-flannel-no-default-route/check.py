@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-import sys
-from pathlib import Path
 
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Evidence, Hit
 from cnidoctor.parse.iproute import Route, parse_routes
 
-if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
-    sys.path.insert(0, str(_LIB))
-import flannel_lib as fl  # noqa: E402
+from .._lib import flannel_lib as fl
 
 NO_DEFAULT = fl.log_pattern(r"(?i)unable to find default (v6 )?route|failed to get default (v6 )?interface")
 

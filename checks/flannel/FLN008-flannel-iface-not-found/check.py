@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Hit
 from cnidoctor.parse.iproute import parse_addrs
 
-if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
-    sys.path.insert(0, str(_LIB))
-import flannel_lib as fl  # noqa: E402
+from .._lib import flannel_lib as fl
 
 NOT_FOUND = fl.log_pattern(
     r"(?i)failed to find interface to use that matches the interfaces and/or regexes provided"

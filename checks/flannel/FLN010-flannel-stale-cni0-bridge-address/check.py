@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import sys
-from pathlib import Path
 
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, meta
@@ -14,9 +12,7 @@ from cnidoctor.parse.cniconf import select_default
 from cnidoctor.parse.iproute import parse_addrs, parse_routes
 from cnidoctor.parse.subnetenv import parse_subnet_env
 
-if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
-    sys.path.insert(0, str(_LIB))
-import flannel_lib as fl  # noqa: E402
+from .._lib import flannel_lib as fl
 
 DIFFERENT = re.compile(
     r'\\?"(?P<bridge>[\w.-]+)\\?" already has an IP address different from (?P<want>[0-9a-fA-F.:]+/\d+)'

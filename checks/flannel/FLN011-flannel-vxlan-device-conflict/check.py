@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Hit
 from cnidoctor.parse.iproute import Link, parse_links
 
-if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
-    sys.path.insert(0, str(_LIB))
-import flannel_lib as fl  # noqa: E402
+from .._lib import flannel_lib as fl
 
 VXLAN_ERROR = fl.log_pattern(
     r"(?i)(vxlan|flannel\.\d+).*\b(file exists|address already in use|device or resource busy)"

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 
-if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
-    sys.path.insert(0, str(_LIB))
-import flannel_lib as fl  # noqa: E402
+from .._lib import flannel_lib as fl
 
 FORBIDDEN = fl.log_pattern(
     r'is forbidden: User \\?"(?P<user>[^"\\]+)\\?" '

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-import sys
-from pathlib import Path
 
 from cnidoctor.diagnose.context import Context, obj_name
 from cnidoctor.model import Evidence, Hit
 from cnidoctor.parse.subnetenv import parse_subnet_env
 
-if str(_LIB := Path(__file__).resolve().parents[1] / "_lib") not in sys.path:
-    sys.path.insert(0, str(_LIB))
-import flannel_lib as fl  # noqa: E402
+from .._lib import flannel_lib as fl
 
 
 def _net(text: str | None) -> fl.Network | None:

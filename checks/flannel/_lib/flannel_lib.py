@@ -1,6 +1,6 @@
 """Facts the flannel checks share: where flannel runs, its net-conf.json, node leases, log lines, node files.
 
-Each flannel `check.py` puts this folder on sys.path and imports it (the catalog folder is not a package).
+Each flannel `check.py` imports it relatively: `from .._lib import flannel_lib as fl`.
 """
 
 from __future__ import annotations

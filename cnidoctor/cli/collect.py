@@ -10,9 +10,12 @@ import typer
 from cnidoctor.cli.live import (
     BurstOpt,
     ContextOpt,
+    ExecOpt,
     KubeconfigOpt,
     MaxLogOpt,
     NamespaceOpt,
+    NodeProbeNamespaceOpt,
+    NodeProbeOpt,
     NodesOpt,
     QpsOpt,
     QuietOpt,
@@ -47,6 +50,9 @@ def collect(
     workers: WorkersOpt = 16,
     qps: QpsOpt = 50.0,
     burst: BurstOpt = 100,
+    node_exec: ExecOpt = False,
+    node_probe: NodeProbeOpt = None,
+    node_probe_namespace: NodeProbeNamespaceOpt = "kube-system",
     quiet: QuietOpt = False,
 ) -> None:
     """Collect a support bundle (API objects, CNI resources, agent logs; secrets redacted)."""
@@ -65,6 +71,9 @@ def collect(
         workers=workers,
         qps=qps,
         burst=burst,
+        node_exec=node_exec,
+        node_probe=node_probe,
+        node_probe_namespace=node_probe_namespace,
         log_scopes=installed_catalog_scopes(),
     )
     dest = output or default_output(context)

@@ -31,6 +31,14 @@ WorkersOpt = Annotated[int, typer.Option("--workers", min=1, max=256, help="Conc
 QpsOpt = Annotated[float, typer.Option("--qps", min=0.1, help="Client-side rate limit (requests per second).")]
 BurstOpt = Annotated[int, typer.Option("--burst", min=1, help="Rate-limit burst.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+ExecOpt = Annotated[
+    bool, typer.Option("--exec", help="Node state (routes, iptables, sysctls, CNI files) via exec into CNI agent pods.")
+]
+NodeProbeOpt = Annotated[
+    str | None,
+    typer.Option("--node-probe", help="Else a short-lived privileged pod of IMAGE per node (deleted after)."),
+]
+NodeProbeNamespaceOpt = Annotated[str, typer.Option("--node-probe-namespace", help="Namespace of the probe pods.")]
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$", re.I)
@@ -110,6 +118,9 @@ def collect_settings(
     qps: float,
     burst: int,
     log_scopes: list | None = None,
+    node_exec: bool = False,
+    node_probe: str | None = None,
+    node_probe_namespace: str = "kube-system",
 ):  # noqa: ANN201 - returns (Connection, CollectOptions); typed where the classes are importable
     """The connection and collection options of a live command (imports no client code)."""
     from cnidoctor.collect.live import Connection
@@ -127,6 +138,9 @@ def collect_settings(
         workers=workers,
         timeout=secs,
         log_scopes=list(log_scopes or []),
+        node_exec=node_exec,
+        node_probe=node_probe or None,
+        node_probe_namespace=node_probe_namespace,
     )
     return conn, options
 

@@ -13,9 +13,12 @@ from cnidoctor.cli.common import FailOn, OutputFormat, emit, exit_code, split_id
 from cnidoctor.cli.live import (
     BurstOpt,
     ContextOpt,
+    ExecOpt,
     KubeconfigOpt,
     MaxLogOpt,
     NamespaceOpt,
+    NodeProbeNamespaceOpt,
+    NodeProbeOpt,
     NodesOpt,
     QpsOpt,
     QuietOpt,
@@ -44,6 +47,9 @@ def scan(
     workers: WorkersOpt = 16,
     qps: QpsOpt = 50.0,
     burst: BurstOpt = 100,
+    node_exec: ExecOpt = False,
+    node_probe: NodeProbeOpt = None,
+    node_probe_namespace: NodeProbeNamespaceOpt = "kube-system",
     save_bundle: Annotated[
         Path | None, typer.Option("--save-bundle", help="Keep the collected bundle (folder or .tar.gz).")
     ] = None,
@@ -80,6 +86,9 @@ def scan(
         workers=workers,
         qps=qps,
         burst=burst,
+        node_exec=node_exec,
+        node_probe=node_probe,
+        node_probe_namespace=node_probe_namespace,
         log_scopes=catalog_log_scopes(catalog),
     )
     for p in node_bundles or []:

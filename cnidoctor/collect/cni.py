@@ -1,8 +1,9 @@
-"""Built-in CNI collectors, run after detection: the CNI ConfigMaps by name and the CNIs' custom resources.
+"""Built-in CNI collectors: the CNI ConfigMaps by name (before detection, which reads them) and, after
+detection, the CNIs' custom resources.
 
 ConfigMaps are read one by one by name (never listed, so the ClusterRole can name them and nothing
-else); a custom resource is listed only when its CNI was detected and the API serves it, so a CRD that
-is not installed is not an error.
+else; an absent one is an answer, not a gap); a custom resource is listed only when its CNI was detected
+and the API serves it, so a CRD that is not installed is not an error.
 """
 
 from __future__ import annotations
@@ -32,12 +33,6 @@ CONFIGMAPS: dict[str, list[tuple[tuple[str, ...], str]]] = {
 }
 # kubeadm before 1.24 named the kubelet ConfigMap after the minor version.
 VERSIONED_KUBELET_CONFIG = tuple(f"kubelet-config-1.{m}" for m in range(10, 24))
-_CNI_NAME = {
-    "calico": re.compile(r"calico|tigera"),
-    "cilium": re.compile(r"cilium"),
-    "flannel": re.compile(r"flannel"),
-    "multus": re.compile(r"multus"),
-}
 
 
 def configmap_names() -> tuple[str, ...]:
@@ -45,46 +40,26 @@ def configmap_names() -> tuple[str, ...]:
     return tuple(sorted(names)) + VERSIONED_KUBELET_CONFIG
 
 
-def _minor_versions(session: Session) -> set[int]:
-    versions = [str(session.version.get("gitVersion", ""))]
-    versions += [
-        str(((n.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", "")) for n in session.items("nodes")
-    ]
-    out = set()
-    for v in versions:
-        m = re.match(r"v?1\.(\d+)", v)
-        if m:
-            out.add(int(m.group(1)))
-    return out
+def server_minor(session: Session) -> int | None:
+    m = re.match(r"v?1\.(\d+)", str(session.version.get("gitVersion", "")))
+    return int(m.group(1)) if m else None
 
 
 class ConfigMapsCollector:
-    """kube-proxy, coredns, kubeadm/kubelet and the detected CNIs' ConfigMaps, by name (never Secrets)."""
+    """kube-proxy, coredns, kubeadm/kubelet and the CNIs' ConfigMaps, by name (never Secrets)."""
 
     name = "configmaps"
-    phase = Phase.CNI
+    phase = Phase.INVENTORY
 
     def access(self) -> list[Access]:
         return [Access("", "configmaps", ("get",), configmap_names())]
 
     def wanted(self, session: Session) -> list[tuple[str, str]]:
-        cnis = set(session.cnis) or set(CONFIGMAPS)  # nothing detected: try them all
-        pairs: list[tuple[str, str]] = []
-        workload_ns = {
-            cni: {
-                str((d.get("metadata") or {}).get("namespace"))
-                for d in session.items("daemonsets")
-                if rx.search(str((d.get("metadata") or {}).get("name", "")))
-            }
-            for cni, rx in _CNI_NAME.items()
-        }
-        for cni, entries in CONFIGMAPS.items():
-            if cni != "generic" and cni not in cnis:
-                continue
-            for namespaces, name in entries:
-                for ns in sorted(set(namespaces) | workload_ns.get(cni, set())):
-                    pairs.append((ns, name))
-        pairs += [("kube-system", f"kubelet-config-1.{m}") for m in sorted(_minor_versions(session)) if 10 <= m <= 23]
+        """Every candidate (namespace, name) in a namespace that exists; kubelet-config-1.N of the server's N."""
+        pairs = [(ns, name) for entries in CONFIGMAPS.values() for namespaces, name in entries for ns in namespaces]
+        minor = server_minor(session)
+        if minor is not None and f"kubelet-config-1.{minor}" in VERSIONED_KUBELET_CONFIG:
+            pairs.append(("kube-system", f"kubelet-config-1.{minor}"))
         existing = set(session.namespaces) if session.namespaces is not None else None
         return [(ns, n) for ns, n in dict.fromkeys(pairs) if existing is None or ns in existing]
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnidoctor.bundle.writer import BundleWriter
+from cnidoctor.collect.nodes.collector import live_collectors
 from cnidoctor.collect.progress import Progress
 from cnidoctor.collect.registry import load_collectors
 from cnidoctor.collect.runner import CollectResult, Runner
@@ -31,6 +32,7 @@ def collect_to(dest: Path, conn: Connection, options: CollectOptions, progress: 
         target, qps=conn.qps, burst=conn.burst, request_timeout=conn.request_timeout, pool_size=options.workers
     )
     collectors, load_errors = load_collectors()
+    collectors += live_collectors(options)  # node state, only with --exec / --node-probe
     try:
         runner = Runner(
             client,

@@ -19,6 +19,7 @@ from cnidoctor.bundle.layout import FORMAT_VERSION
 from cnidoctor.bundle.writer import BundleWriter
 from cnidoctor.collect.base import Collector, Phase, Task
 from cnidoctor.collect.detect import detect
+from cnidoctor.collect.nodes.collector import NOT_ENABLED, manifest_nodes
 from cnidoctor.collect.progress import Progress
 from cnidoctor.collect.session import CollectOptions, Session
 from cnidoctor.kube import errors
@@ -238,7 +239,8 @@ class Runner:
             "requests": {"total": self.client.request_count, "by_kind": self.client.request_summary()},
             "log_streams": self.session.log_streams,
             "timed_out": self.timed_out,
-            "nodes": {},
+            "nodes": manifest_nodes(self.collectors),
+            **({} if o.node_exec or o.node_probe else {"node_state": NOT_ENABLED}),
             "gaps": [g.to_dict() for g in self.session.gaps],
         }
 

@@ -46,7 +46,7 @@ def install_plugin(site) -> None:  # noqa: ANN001
 def test_builtins_are_complete_without_the_entry_points():
     names = [c.name for c in load_collectors()[0]]
     assert set(BUILTIN) <= set(names)
-    assert names.index("discovery") < names.index("nodes") < names.index("configmaps") < names.index("logs")
+    assert names.index("discovery") < names.index("nodes") < names.index("cni-resources") < names.index("logs")
 
 
 def test_third_party_collector_runs_and_a_broken_one_is_a_gap(tmp_path):

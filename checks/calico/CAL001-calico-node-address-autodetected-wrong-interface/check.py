@@ -3,12 +3,8 @@ address itself shows it is wrong: peers cannot reach it, it is a bridge/NAT addr
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, obj_name
@@ -16,16 +12,7 @@ from cnidoctor.model import Evidence, Hit
 from cnidoctor.parse.birdcl import parse_birdcl_protocols
 from cnidoctor.parse.iproute import parse_addrs
 
-
-def _lib() -> ModuleType:
-    name = "cnidoctor_checks_calico_lib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "_lib/calico.py")
-        assert spec and spec.loader
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
+from .._lib import calico as lib
 
 AUTODETECT = re.compile(r"Using autodetected IPv4 address (?:on interface (?P<iface>\S+): )?(?P<addr>[0-9.]+)(?:/\d+)?")
 # Interfaces (and addresses) a node address must never come from.
@@ -49,7 +36,6 @@ def _bad_address_reason(addr: str, iface: str | None, dup_nodes: list[str]) -> s
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    lib = _lib()
     if not ctx.nodes:
         return None
     calico_addr = {obj_name(n): lib.calico_ipv4(n) for n in ctx.nodes}

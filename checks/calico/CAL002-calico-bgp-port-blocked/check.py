@@ -3,11 +3,7 @@ TCP 179 is filtered between the nodes (host firewall, security group, router ACL
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, obj_name
@@ -16,16 +12,7 @@ from cnidoctor.parse.birdcl import parse_birdcl_protocols
 from cnidoctor.parse.iptables import parse_iptables_save
 from cnidoctor.parse.nft import parse_nft_ruleset
 
-
-def _lib() -> ModuleType:
-    name = "cnidoctor_checks_calico_lib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "_lib/calico.py")
-        assert spec and spec.loader
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
+from .._lib import calico as lib
 
 PEER_NAME = re.compile(r"(?P<kind>Mesh|Node|Global)_(?P<ip>\d+_\d+_\d+_\d+)(?:_port_\d+)?$")
 SOCKET_ERROR = re.compile(r"Socket: (?P<err>Connection (?:timed out|refused|reset by peer)|No route to host|"
@@ -51,7 +38,6 @@ def _filters_179(ctx: Context, node: str) -> list[Evidence]:
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    lib = _lib()
     if not ctx.bundle.node_dirs:
         return None
     node_by_ip: dict[str, str] = {}

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Hit
 from cnidoctor.parse.sysctl import parse_sysctl
 
-
-def _lib() -> ModuleType:
-    name = "cnidoctor_checks_calico_lib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "_lib/calico.py")
-        assert spec and spec.loader
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
+from .._lib import calico as lib
 
 LOOSE = re.compile(r"Kernel's RPF check is set to 'loose'")
 AGENT_POD = re.compile(r"calico-node-.*")
@@ -29,7 +16,6 @@ AGENT_CONTAINER = re.compile(r"calico-node|felix")
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    lib = _lib()
     by_pod: dict[tuple[str, str], Hit] = {}
     for ref, line, _m in lib.scan_logs(ctx, AGENT_POD, AGENT_CONTAINER, LOOSE, limit=2):
         key = (ref.namespace, ref.pod)

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, obj_name
 from cnidoctor.model import Evidence, Hit
 from cnidoctor.parse.iptables import IptablesSave, parse_iptables_save
 
-
-def _lib() -> ModuleType:
-    name = "cnidoctor_checks_calico_lib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "_lib/calico.py")
-        assert spec and spec.loader
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
+from .._lib import calico as lib
 
 FILES = (("iptables-legacy-save.txt", "legacy"), ("iptables-nft-save.txt", "nft"), ("iptables-save.txt", None))
 KUBELET_CHAINS = ("KUBE-KUBELET-CANARY", "KUBE-IPTABLES-HINT")
@@ -57,7 +44,6 @@ def _host_backend(backends: dict[str, tuple[str, IptablesSave]]) -> str | None:
 
 def _felix_setting(ctx: Context) -> tuple[str, list[Evidence], str]:
     """FELIX_IPTABLESBACKEND / FelixConfiguration iptablesBackend (or Auto), its evidence, the calico version."""
-    lib = _lib()
     evidence: list[Evidence] = []
     setting, version = "", "?"
     for ds in lib.calico_node_daemonsets(ctx):
@@ -115,8 +101,8 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         return None
     if hits:
         setting, ev, version = _felix_setting(ctx)
-        ns = next((str(ds["metadata"].get("namespace")) for ds in _lib().calico_node_daemonsets(ctx)), "kube-system")
-        agents = _lib().calico_node_pod_on(ctx)
+        ns = next((str(ds["metadata"].get("namespace")) for ds in lib.calico_node_daemonsets(ctx)), "kube-system")
+        agents = lib.calico_node_pod_on(ctx)
         for h in hits:
             h.evidence.extend(ev)
             pod = agents.get(h.nodes[0])

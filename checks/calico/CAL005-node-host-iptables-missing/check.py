@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Evidence, Hit
 from cnidoctor.parse.iptables import parse_iptables_save
 
-
-def _lib() -> ModuleType:
-    name = "cnidoctor_checks_calico_lib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "_lib/calico.py")
-        assert spec and spec.loader
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
+from .._lib import calico as lib
 
 SAVE_MISSING = re.compile(r"iptables(?:-legacy|-nft)?-save: (?:command )?not found|"
                           r"iptables(?:-legacy|-nft)?-save: No such file or directory")
@@ -40,7 +27,6 @@ def _first(ctx: Context, node: str, name: str, rx: re.Pattern) -> Evidence | Non
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    lib = _lib()
     if not ctx.bundle.node_dirs:
         return None
     have_tables = {n for n in ctx.bundle.node_dirs

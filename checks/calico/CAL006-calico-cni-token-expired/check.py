@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
-from types import ModuleType
 
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Evidence, Hit
 from cnidoctor.parse.kubeconfig import parse_kubeconfig
 
-
-def _lib() -> ModuleType:
-    name = "cnidoctor_checks_calico_lib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "_lib/calico.py")
-        assert spec and spec.loader
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
+from .._lib import calico as lib
 
 UNAUTHORIZED = re.compile(r'plugin type="calico" failed \(\w+\):.*(?:Unauthorized|unauthorized)')
 
@@ -39,7 +26,6 @@ def _kubeconfig_name(files: dict[str, str]) -> str | None:
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    lib = _lib()
     now = lib.bundle_time(ctx)
     found = False
     hits = []

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, obj_name
 from cnidoctor.model import Evidence, Hit
 
-
-def _lib() -> ModuleType:
-    name = "cnidoctor_checks_calico_lib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "_lib/calico.py")
-        assert spec and spec.loader
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
+from .._lib import calico as lib
 
 NODENAME = re.compile(r"stat /var/lib/calico/nodename: no such file or directory")
 
 
 def _mounts_var_lib_calico(obj: dict) -> bool | None:
     """True/False for a pod or DaemonSet with a calico-node container; None when it has none."""
-    lib = _lib()
     c = lib.container(obj, "calico-node")
     if c is None:
         return None
@@ -43,7 +29,6 @@ def _mounts_var_lib_calico(obj: dict) -> bool | None:
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    lib = _lib()
     sources = lib.calico_node_daemonsets(ctx) or lib.calico_node_pods(ctx)[:1]
     if not sources:
         return None

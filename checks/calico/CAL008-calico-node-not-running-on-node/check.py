@@ -3,26 +3,13 @@ or the calico-node pod there is not running."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 
-
-def _lib() -> ModuleType:
-    name = "cnidoctor_checks_calico_lib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "_lib/calico.py")
-        assert spec and spec.loader
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
+from .._lib import calico as lib
 
 NODENAME = re.compile(r"stat /var/lib/calico/nodename: no such file or directory")
 
@@ -41,7 +28,7 @@ def _tolerated(taint: dict, tolerations: list[dict]) -> bool:
 def _why_not_scheduled(node: dict, ds: dict | None) -> str | None:
     if ds is None:
         return None
-    spec = _lib().pod_spec(ds)
+    spec = lib.pod_spec(ds)
     tolerations = [t for t in spec.get("tolerations") or [] if isinstance(t, dict)]
     blocking = [t for t in (node.get("spec") or {}).get("taints") or []
                 if t.get("effect") in ("NoSchedule", "NoExecute") and not _tolerated(t, tolerations)]
@@ -57,7 +44,6 @@ def _why_not_scheduled(node: dict, ds: dict | None) -> str | None:
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    lib = _lib()
     failing: dict[str, list] = {}
     for ev in lib.events(ctx, "FailedCreatePodSandBox|FailedKillPodSandbox", NODENAME):
         if ev.node:

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
-import sys
-from pathlib import Path
-from types import ModuleType
 
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, obj_name
 from cnidoctor.model import Evidence, Hit
 from cnidoctor.parse.iproute import parse_addrs
 
-
-def _lib() -> ModuleType:
-    name = "cnidoctor_checks_calico_lib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "_lib/calico.py")
-        assert spec and spec.loader
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
+from .._lib import calico as lib
 
 
 def _node_networks(ctx: Context) -> list[tuple[object, Evidence]]:
     """The subnet of each node's InternalIP (from ip-addr when collected, else the address itself)."""
-    lib = _lib()
     out: list[tuple[object, Evidence]] = []
     for n in ctx.nodes:
         node = obj_name(n)
@@ -42,7 +29,6 @@ def _node_networks(ctx: Context) -> list[tuple[object, Evidence]]:
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    lib = _lib()
     pools = lib.ippools(ctx)
     if pools is None or not ctx.nodes:
         return None

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Evidence, Hit
 from cnidoctor.parse.birdcl import parse_birdcl_protocols
 
-
-def _lib() -> ModuleType:
-    name = "cnidoctor_checks_calico_lib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "_lib/calico.py")
-        assert spec and spec.loader
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
+from .._lib import calico as lib
 
 MIN_PROBE_FAILURES = 3
 PROBE = re.compile(r"BIRD is not ready: (?P<detail>BGP not established with (?P<peers>\S+)|Error querying BIRD[^\n]*)")
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    lib = _lib()
     probe_hits, probe_failures = [], 0
     for ev in lib.events(ctx, "Unhealthy", PROBE):
         count = ev.raw.get("count")

@@ -1,6 +1,6 @@
 """Helpers shared by the Calico checks: calico-node pods and DaemonSets, IP pools and blocks, events, time.
 
-Loaded by each check.py through `load()` below's twin in the check (folders starting with `_` are not
+Each check.py imports it relatively, `from .._lib import calico as lib` (folders starting with `_` are not
 checks). Everything here reads the bundle through the engine's Context only.
 """
 

@@ -84,7 +84,8 @@ def _in_cluster(context: str | None) -> Target:
     try:
         InClusterConfigLoader(SERVICE_TOKEN_FILENAME, SERVICE_CERT_FILENAME).load_and_set(cfg)
     except ConfigException as exc:
-        raise KubeConfigError(f"in-cluster configuration: {exc}") from None
+        host = f"https://{os.environ.get(SERVICE_HOST_ENV_NAME)}:{os.environ.get(SERVICE_PORT_ENV_NAME)}"
+        raise KubeConfigError(f"in-cluster configuration (context {IN_CLUSTER}, server {host}): {exc}") from None
     ns_file = Path(SERVICE_TOKEN_FILENAME).with_name("namespace")
     ns = ns_file.read_text().strip() if ns_file.is_file() else None
     return Target(cfg, IN_CLUSTER, cfg.host, ns)

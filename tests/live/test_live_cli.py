@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -65,6 +66,20 @@ def test_bad_kubeconfig_is_one_line(tmp_path, run_cli):
     assert code == 2 and f"kubeconfig {bad}: cannot read" in one_error_line(err)
     code, _, err = run_cli("collect", "--kubeconfig", str(tmp_path / "missing"))
     assert code == 2 and "no such file" in one_error_line(err)
+
+
+@pytest.mark.skipif(os.path.exists("/var/run/secrets/kubernetes.io/serviceaccount/token"), reason="inside a pod")
+def test_no_kubeconfig_falls_back_to_in_cluster(tmp_path, run_cli, monkeypatch):
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    code, _, err = run_cli("scan")
+    assert code == 2 and "no kubeconfig found" in one_error_line(err)
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    code, _, err = run_cli("collect")
+    line = one_error_line(err)
+    assert code == 2 and "in-cluster" in line and "https://10.96.0.1:443" in line
 
 
 def test_kubeconfig_env_with_several_files_and_context_flag(tmp_path, run_cli, monkeypatch):

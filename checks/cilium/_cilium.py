@@ -1,7 +1,7 @@
 """What the Cilium checks (CIL*) read the same way: cilium-config, the agent DaemonSet, its pods and
 logs, the operator, kube-proxy and Cilium's node files.
 
-Check modules import it with `from _cilium import ...` after putting this folder on sys.path.
+Check modules import it relatively: `from .._cilium import ...`.
 """
 
 from __future__ import annotations

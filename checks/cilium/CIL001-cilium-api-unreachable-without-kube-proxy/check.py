@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, obj_name
+from cnidoctor.model import Evidence, Hit
+from cnidoctor.parse.iptables import parse_iptables_save
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from _cilium import (  # noqa: E402
+from .._cilium import (
     AGENT,
     API_UNREACHABLE,
     agent_daemonset,
@@ -23,11 +22,6 @@ from _cilium import (  # noqa: E402
     log_lines,
     natural,
 )
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context, obj_name  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
-from cnidoctor.parse.iptables import parse_iptables_save  # noqa: E402
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, obj_name
+from cnidoctor.model import Evidence, Hit
 
-from _cilium import (  # noqa: E402
+from .._cilium import (
     AGENT,
     API_UNREACHABLE,
     agent_daemonset,
@@ -21,10 +20,6 @@ from _cilium import (  # noqa: E402
     log_lines,
     natural,
 )
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context, obj_name  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
 
 DIALING = re.compile(r'Establishing connection to apiserver.*host="?https?://\[?(?P<host>[^\]/"\s]+?)\]?(:\d+)?["\s/]')
 

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.model import Evidence, Hit
+from cnidoctor.parse.bpftool import parse_bpf_maps
 
-from _cilium import base_values, cilium_config, first_per_pod, log_fields, log_lines, natural, status  # noqa: E402
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context, meta, obj_name  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
-from cnidoctor.parse.bpftool import parse_bpf_maps  # noqa: E402
+from .._cilium import base_values, cilium_config, first_per_pod, log_fields, log_lines, natural, status
 
 FULL = re.compile(r"(?i)(policymap|policy map|cilium_policy)[^\n]*?(argument list too long|map is full|\bE2BIG\b)")
 WIDE_ENTITIES = {"cluster", "all", "world"}

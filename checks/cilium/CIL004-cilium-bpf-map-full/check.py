@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context
+from cnidoctor.model import Evidence, Hit
 
-from _cilium import base_values, cilium_config, first_per_pod, log_lines, natural, status  # noqa: E402
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
+from .._cilium import base_values, cilium_config, first_per_pod, log_lines, natural, status
 
 FULL = re.compile(
     r"(?i)\b(conntrack|ct|nat|snat)\b[^\"=]{0,40}\b(map|table)s?\b[^\"=]{0,40}\b(is full|full|exhausted)\b"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import sys
-from pathlib import Path
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, obj_name
+from cnidoctor.model import Evidence, Hit
 
-from _cilium import (  # noqa: E402
+from .._cilium import (
     CILIUM_NODES,
     OPERATOR,
     agent_pods,
@@ -23,10 +22,6 @@ from _cilium import (  # noqa: E402
     operator_error,
     pod_cidrs,
 )
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context, obj_name  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
 
 RES = CILIUM_NODES
 FULL = re.compile(r"(?i)allocator full|(no|unable to allocate).*(cidr|prefix).*(left|available|exhausted)")

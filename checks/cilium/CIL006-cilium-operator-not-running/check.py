@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.model import Evidence, Hit
 
-from _cilium import (  # noqa: E402
+from .._cilium import (
     CILIUM_NODES,
     base_values,
     cilium_config,
@@ -22,10 +21,6 @@ from _cilium import (  # noqa: E402
     pod_ready,
     ref,
 )
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context, meta, obj_name  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
 
 WAITING = re.compile(r"Waiting for IPs to become available in CRD-backed allocation pool")
 CRD_IPAM = ("cluster-pool", "cluster-pool-v2beta", "multi-pool", "eni", "azure", "alibabacloud", "crd")

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import sys
-from pathlib import Path
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, obj_name
+from cnidoctor.model import Evidence, Hit
+from cnidoctor.parse.iproute import Link, Route, parse_links, parse_routes
 
-from _cilium import base_values, cilium_config, first_per_pod, log_lines, natural, status  # noqa: E402
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context, obj_name  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
-from cnidoctor.parse.iproute import Link, Route, parse_links, parse_routes  # noqa: E402
+from .._cilium import base_values, cilium_config, first_per_pod, log_lines, natural, status
 
 TUNNEL_OVERHEAD = 50  # VXLAN and Geneve: outer IPv4 + UDP + tunnel header + inner Ethernet
 WIREGUARD_OVERHEAD = 80

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.model import Evidence, Hit
 
-from _cilium import (  # noqa: E402
+from .._cilium import (
     AGENT,
     agent_daemonset,
     agent_pods,
@@ -24,10 +23,6 @@ from _cilium import (  # noqa: E402
     pod_spec,
     ref,
 )
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context, meta, obj_name  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
 
 NOT_MOUNTED = re.compile(r"BPF filesystem is not mounted")
 

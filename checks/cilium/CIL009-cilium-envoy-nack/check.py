@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.model import Evidence, Hit
 
-from _cilium import base_values, first_per_pod, log_lines, natural  # noqa: E402
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context, meta, obj_name  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
+from .._cilium import base_values, first_per_pod, log_lines, natural
 
 NACK = re.compile(r"NACK received: (?P<detail>[^\"\n]+)")
 DUPLICATE = re.compile(r"Duplicate port number (?P<port>\d+)")

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, obj_name
+from cnidoctor.model import Evidence, Hit
+from cnidoctor.parse.cniconf import parse_cni_config
+from cnidoctor.parse.errors import ParseError
 
-from _cilium import base_values, cilium_config, containers, first_per_pod, log_lines, natural, status  # noqa: E402
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context, obj_name  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
-from cnidoctor.parse.cniconf import parse_cni_config  # noqa: E402
-from cnidoctor.parse.errors import ParseError  # noqa: E402
+from .._cilium import base_values, cilium_config, containers, first_per_pod, log_lines, natural, status
 
 SUFFIX = ".cilium_bak"
 RENAMED = re.compile(r"Renaming non-Cilium CNI configuration file")

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context
+from cnidoctor.model import Evidence, Hit
+from cnidoctor.parse.iptables import parse_iptables_save
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from _cilium import base_values, kpr_mode, kube_proxy, natural  # noqa: E402
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
-from cnidoctor.parse.iptables import parse_iptables_save  # noqa: E402
+from .._cilium import base_values, kpr_mode, kube_proxy, natural
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001

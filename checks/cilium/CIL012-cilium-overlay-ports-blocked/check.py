@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context
+from cnidoctor.model import Evidence, Hit
+from cnidoctor.parse.iptables import Rule, parse_iptables_save
+from cnidoctor.parse.nft import parse_nft_ruleset
 
-from _cilium import base_values, cilium_config, health_failures, natural, status  # noqa: E402
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
-from cnidoctor.parse.iptables import Rule, parse_iptables_save  # noqa: E402
-from cnidoctor.parse.nft import parse_nft_ruleset  # noqa: E402
+from .._cilium import base_values, cilium_config, health_failures, natural, status
 
 DROP = {"DROP", "REJECT"}
 IPTABLES_FILES = ("iptables-save.txt", "iptables-nft-save.txt", "iptables-legacy-save.txt")

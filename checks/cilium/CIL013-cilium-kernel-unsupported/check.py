@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, obj_name
+from cnidoctor.model import Evidence, Hit
+from cnidoctor.parse.uname import parse_uname
 
-from _cilium import AGENT, agent_daemonset, base_values, container, first_per_pod, log_lines, natural  # noqa: E402
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context, obj_name  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
-from cnidoctor.parse.uname import parse_uname  # noqa: E402
+from .._cilium import AGENT, agent_daemonset, base_values, container, first_per_pod, log_lines, natural
 
 # Minimum kernel per Cilium release (docs: operations/system_requirements), oldest first.
 MINIMUM = (((1, 16), (5, 4, 0)), ((1, 13), (4, 19, 57)), ((1, 0), (4, 9, 17)))

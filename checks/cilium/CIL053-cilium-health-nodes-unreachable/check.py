@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from cnidoctor.diagnose.context import Context
+from cnidoctor.model import Hit
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from _cilium import base_values, health_failures, natural  # noqa: E402
-
-from cnidoctor.diagnose.context import Context  # noqa: E402
-from cnidoctor.model import Hit  # noqa: E402
+from .._cilium import base_values, health_failures, natural
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001

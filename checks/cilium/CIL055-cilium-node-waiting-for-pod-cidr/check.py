@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cnidoctor.bundle import layout
+from cnidoctor.diagnose.context import Context, obj_name
+from cnidoctor.model import Evidence, Hit
 
-from _cilium import CILIUM_NODES, base_values, first_per_pod, log_lines, natural, operator_error, pod_cidrs  # noqa: E402
-
-from cnidoctor.bundle import layout  # noqa: E402
-from cnidoctor.diagnose.context import Context, obj_name  # noqa: E402
-from cnidoctor.model import Evidence, Hit  # noqa: E402
+from .._cilium import CILIUM_NODES, base_values, first_per_pod, log_lines, natural, operator_error, pod_cidrs
 
 WAITING = re.compile(r"Waiting for IPs to become available in CRD-backed allocation pool|"
                      r"(?i:waiting for .*(pod ?cidr|allocation).*(cilium ?node|operator))")

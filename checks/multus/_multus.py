@@ -1,7 +1,7 @@
 """What the Multus checks share: network requests and status annotations, Multus pods, the node's
 Multus config, and a search for Multus error messages in events, kubelet logs and Multus pod logs.
 
-Check modules load this file by path (`load_shared()` in each check.py); it is not a check itself
+Check modules import it relatively (`from .. import _multus as mx`); it is not a check itself
 (folders and files starting with `_` are skipped by the catalog loader).
 """
 

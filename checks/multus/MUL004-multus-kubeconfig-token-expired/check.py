@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 from cnidoctor.parse.kubeconfig import Kubeconfig, parse_kubeconfig
 
+from .. import _multus as mx
 
-def _shared():  # noqa: ANN202 - checks/multus/_multus.py, shared by the MULxxx checks
-    name = "cnidoctor_checks_multus_shared"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "_multus.py")
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-mx = _shared()
 UNAUTHORIZED = re.compile(r"\bUnauthorized\b|the server has asked for the client to provide credentials|"
                           r"token has expired|invalid bearer token")
 THIN = re.compile(r'plugin type="multus"|\bMultus: \[')

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, obj_name
 from cnidoctor.model import Evidence, Hit
 
-
-def _shared():  # noqa: ANN202 - checks/multus/_multus.py, shared by the MULxxx checks
-    name = "cnidoctor_checks_multus_shared"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "_multus.py")
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-mx = _shared()
+from .. import _multus as mx
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001

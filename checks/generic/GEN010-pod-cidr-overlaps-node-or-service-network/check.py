@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 
-
-def _helpers():  # noqa: ANN202 - the shared module of the GEN0xx checks
-    name = "cnidoctor_checks_cnilayer"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parents[1] / "GEN049-cni-layer-helpers" / "cnilayer.py")
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-cl = _helpers()
+from .._lib import cnilayer as cl
 
 
 @dataclass(frozen=True)

@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Evidence, Hit
 
-
-def _helpers():  # noqa: ANN202 - the shared module of GEN150-GEN151
-    name = "cnidoctor_checks_noderoutes"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parents[1] / "GEN159-node-route-helpers" / "noderoutes.py"
-        )
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-nr = _helpers()
+from .._lib import noderoutes as nr
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001

@@ -1,8 +1,8 @@
 """Helpers shared by the generic CNI-layer checks (GEN002-GEN049, GEN110-GEN129).
 
-Not a check (this folder has no check.yaml): where CNI errors surface (events, each node's
+Not a check (folders starting with `_` are skipped): where CNI errors surface (events, each node's
 kubelet.log), what a node's CNI directories hold, which DaemonSets are CNI agents, pod IPs.
-A check loads it with `load_helpers(__file__)` from the three-line stub at the top of its check.py.
+A check imports it relatively: `from .._lib import cnilayer as cl`.
 """
 
 from __future__ import annotations

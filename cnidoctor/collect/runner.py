@@ -123,6 +123,8 @@ class Runner:
             t.start()
         for t in threads:
             t.join(max(0.0, self.deadline - time.monotonic()))
+        if any(t.is_alive() for t in threads) or not todo.empty():
+            self.session.close()  # first, so an abandoned task finishing now cannot write what we call missing
         with state.lock:
             unfinished = [i for i in range(len(tasks)) if i not in state.done]
             failed = set(state.failed)

@@ -20,7 +20,7 @@ from cnidoctor.bundle.linematch import ALL, LineMatcher, iter_blocks
 from cnidoctor.bundle.sources import Source, iter_lines, open_source
 from cnidoctor.model import Gap
 
-MAX_JSON_BYTES = 512 << 20
+MAX_JSON_BYTES = 256 << 20  # parsed, a JSON file takes about 4x its size: keep one within 2 GiB
 MAX_TEXT_BYTES = 64 << 20
 
 
@@ -31,6 +31,44 @@ class _NoAliasLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             raise yaml.YAMLError("YAML aliases are not allowed in a bundle")
         return super().compose_node(parent, index)
+
+
+def _file_in_layout(parts: list[str]) -> bool:
+    """PARTS name a file of the layout: a list, a log, a node file or the manifest."""
+    path = "/".join(parts)
+    if parts[0] == layout.CLUSTER:
+        return 2 <= len(parts) <= 3 and path.endswith((".json", ".yaml")) or layout.is_log_path(path)
+    if parts[0] == layout.NODES:
+        return len(parts) == 3 and parts[2] in layout.NODE_FILES
+    return path == layout.MANIFEST
+
+
+def _folder_in_layout(parts: list[str]) -> bool:
+    """PARTS name a folder of the layout: cluster/, nodes/, a namespace, a node, a node's cni-net.d."""
+    if parts[0] not in (layout.CLUSTER, layout.NODES):
+        return False
+    if len(parts) == 1 or (len(parts) == 2 and parts[0] == layout.NODES):
+        return True
+    if len(parts) == 2:
+        return not parts[1].endswith((".json", ".yaml"))
+    return parts[0] == layout.NODES and len(parts) == 3 and parts[2] == layout.CNI_NET_D
+
+
+def misplaced(paths: list[str]) -> list[Gap]:
+    """Gaps for folders where the layout has a file (`nodes.json/`) and files where it has a folder."""
+    out: list[Gap] = []
+    folders: set[str] = set()
+    for path in sorted(paths):
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            folder = "/".join(parts[:i])
+            if folder not in folders:
+                folders.add(folder)
+                if _file_in_layout(parts[:i]):
+                    out.append(Gap(folder, "a folder where the bundle layout has a file; not read"))
+        if _folder_in_layout(parts):
+            out.append(Gap(path, "a file where the bundle layout has a folder; not read"))
+    return out
 
 
 @dataclass(frozen=True)
@@ -71,6 +109,7 @@ class Bundle:
                 self._yaml_alias[alias] = p
         self._json_cache: dict[str, object] = {}
         self._gap_paths: set[str] = set()
+        self.gaps.extend(misplaced(list(self._owner)))
         self._grep: dict[tuple[str, int], LineMatcher] = {}
         self._block_lines: dict[str, list[int]] = {}  # newlines per block of a log, from the first pass
 
@@ -148,6 +187,8 @@ class Bundle:
         except (ValueError, yaml.YAMLError, RecursionError) as exc:
             first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
             self.add_gap(path, f"malformed: {first}")
+        except MemoryError:
+            self.add_gap(path, f"too big to parse in the memory available ({len(data)} bytes)")
             return None
 
     # -- Kubernetes lists -------------------------------------------------------------------------

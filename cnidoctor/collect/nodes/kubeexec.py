@@ -50,6 +50,21 @@ def exit_status(raw: bytes | str) -> tuple[int | None, bool, str | None]:
     return None, False, message
 
 
+def _handshake_error(exc: BaseException, what: str) -> str | None:
+    """`create pods/exec ns/pod: 403 Forbidden: <Status message>` when the API refused the exec upgrade."""
+    from cnidoctor.kube.errors import short_body
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        code = getattr(seen, "status_code", None)
+        if isinstance(code, int):
+            reasons = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+            body = short_body(getattr(seen, "resp_body", None))
+            return f"create {what}: {code} {reasons.get(code, '')}".rstrip() + (f": {body}" if body else "")
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 class ExecRunner:
     """Runs commands in CONTAINER of NAMESPACE/POD; PREFIX goes before each (e.g. nsenter into the host)."""
 
@@ -108,10 +123,12 @@ class ExecRunner:
         try:
             ws = self._connect(argv)
         except Exception as exc:  # ApiException (403, 404, handshake), websocket or socket errors
-            try:
-                message = translate(exc, "create", what, self.client.target.server).message
-            except Exception:  # noqa: BLE001 - an exception translate does not know
-                message = f"create {what}: {type(exc).__name__}: {exc}"
+            message = _handshake_error(exc, what)
+            if message is None:
+                try:
+                    message = translate(exc, "create", what, self.client.target.server).message
+                except Exception:  # noqa: BLE001 - an exception translate does not know
+                    message = f"create {what}: {type(exc).__name__}: {exc}"
             return CommandResult(tuple(argv), None, b"", b"", time.monotonic() - started, error=message)
         out, err = bytearray(), bytearray()
         timed_out = truncated = False

@@ -153,7 +153,7 @@ class Lab:
         )
 
     def iptables(self, node: Node, backend: str, rules: str) -> None:
-        self.run(node.ns, [f"iptables-{backend}-restore"], stdin=rules)
+        self.run(node.ns, [f"iptables-{backend}-restore", "-w", "10"], stdin=rules)  # -w: namespaces share the lock
 
     def collect(self, node: Node, out: Path, *extra: str) -> subprocess.CompletedProcess:
         """Run `cnidoctor node` inside NODE's namespace (the real command, as on a node)."""

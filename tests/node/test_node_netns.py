@@ -130,38 +130,41 @@ CILIUM_EXPECTED = {("GEN150", "node-2"), ("GEN052", "node-2"), ("GEN050", "node-
 
 def build_cilium(lab: Lab) -> None:
     nodes = [lab.add_node(f"node-{i}", i) for i in (1, 2, 3)]
-    for node in nodes:
-        faults = CILIUM_FAULTS[node.name]
-        ns, host_ip = node.ns, CILIUM_HOST[node.name]
-        lab.sysctl(ns, **{"net.ipv4.conf.default.rp_filter": 0})
-        lab.device(node, "cilium_vxlan", "type vxlan external dstport 8472", CILIUM)
-        cmds = [
-            "link add cilium_host type veth peer name cilium_net",
-            "link set cilium_net up",
-            "link set cilium_host up",
-            "link set cilium_vxlan up",
-            f"addr add {host_ip}/32 dev cilium_host",
-            f"route add {host_ip} dev cilium_host proto kernel scope link",
-        ]
-        for other in nodes:
-            if "no route to node-3" in faults and other.name == "node-3":
-                continue
-            cmds.append(
-                f"route add 10.0.{other.index - 1}.0/24 via {host_ip} dev cilium_host proto kernel "
-                f"src {host_ip} mtu 1450"
-            )
-        lab.batch(ns, *cmds)
-        lab.sysctl(
-            ns,
-            **{
-                "net.ipv4.ip_forward": 0 if "ip_forward off" in faults else 1,
-                "net.ipv4.conf.all.rp_filter": 1 if "rp_filter strict on all" in faults else 0,
-                "net.ipv4.conf.eth0.rp_filter": 2,
-                "net.ipv4.conf.default.rp_filter": 2,
-            },
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda node: _cilium_node(lab, node, nodes), nodes))
+
+
+def _cilium_node(lab: Lab, node: Node, nodes: list[Node]) -> None:
+    faults = CILIUM_FAULTS[node.name]
+    ns, host_ip = node.ns, CILIUM_HOST[node.name]
+    lab.sysctl(ns, **{"net.ipv4.conf.default.rp_filter": 0})
+    lab.device(node, "cilium_vxlan", "type vxlan external dstport 8472", CILIUM)
+    cmds = [
+        "link add cilium_host type veth peer name cilium_net",
+        "link set cilium_net up",
+        "link set cilium_host up",
+        "link set cilium_vxlan up",
+        f"addr add {host_ip}/32 dev cilium_host",
+        f"route add {host_ip} dev cilium_host proto kernel scope link",
+    ]
+    for other in nodes:
+        if "no route to node-3" in faults and other.name == "node-3":
+            continue
+        cmds.append(
+            f"route add 10.0.{other.index - 1}.0/24 via {host_ip} dev cilium_host proto kernel src {host_ip} mtu 1450"
         )
-        lab.iptables(node, "nft", fixture_rules(CILIUM, node.name))
-        fake_root(node, CILIUM)
+    lab.batch(ns, *cmds)
+    lab.sysctl(
+        ns,
+        **{
+            "net.ipv4.ip_forward": 0 if "ip_forward off" in faults else 1,
+            "net.ipv4.conf.all.rp_filter": 1 if "rp_filter strict on all" in faults else 0,
+            "net.ipv4.conf.eth0.rp_filter": 2,
+            "net.ipv4.conf.default.rp_filter": 2,
+        },
+    )
+    lab.iptables(node, "nft", fixture_rules(CILIUM, node.name))
+    fake_root(node, CILIUM)
 
 
 @pytest.fixture(scope="module")

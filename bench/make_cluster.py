@@ -107,18 +107,25 @@ class Rewriter:
 
     @staticmethod
     def apply(text: str, mapping: dict[str, str]) -> str:
-        keys = sorted(mapping, key=len, reverse=True)
-        parts = []
-        for k in keys:
-            esc = re.escape(k)
-            if k.endswith("."):
-                parts.append(f"(?<![0-9.]){esc}(?=[0-9])")
-            elif k[0].isdigit():
-                parts.append(f"(?<![0-9.]){esc}(?![0-9])")
-            else:
-                parts.append(f"(?<![A-Za-z0-9_-]){esc}(?![A-Za-z0-9_])")
-        rx = re.compile("|".join(parts))
-        return rx.sub(lambda m: mapping[m.group(0)], text)
+        """TEXT with node names, addresses, CIDRs and address prefixes (`a.b.c.`) replaced per MAPPING."""
+
+        def one(m: re.Match) -> str:
+            tok = m.group(0)
+            if tok in mapping:
+                return mapping[tok]
+            if tok[0] == "n":
+                return tok
+            ip, slash, bits = tok.partition("/")
+            if ip in mapping:
+                return mapping[ip] + slash + bits
+            head, _, last = ip.rpartition(".")
+            new = mapping.get(head + ".")
+            return new + last + slash + bits if new else tok
+
+        return _TOKEN.sub(one, text)
+
+
+_TOKEN = re.compile(r"(?<![\w.-])(?:node-\d+(?!\w)|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:/\d{1,2})?(?![\d.]))")
 
 
 def template_node_facts(bundle: Path) -> dict[str, dict]:
@@ -585,8 +592,7 @@ class Generator:
     def _write(self, rel: str, doc: object) -> None:
         path = self.out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w") as f:
-            json.dump(doc, f, separators=(",", ":"))
+        path.write_text(json.dumps(doc, separators=(",", ":")))
 
 
 def _list_kind(path: Path) -> str:

@@ -16,6 +16,7 @@ from cnidoctor.errors import CatalogError
 
 ENTRY_POINT_GROUP = "cnidoctor.checks"
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
 
 
 def builtin_checks_dir() -> Path:
@@ -51,7 +52,7 @@ def load_dir(root: Path) -> list[Check]:
         if any(part.startswith((".", "_")) for part in path.relative_to(root).parts[:-1]):
             continue
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise CatalogError(f"{path}: cannot read check definition ({str(exc).splitlines()[0]})") from None
         checks.append(parse_check(doc, path.parent))

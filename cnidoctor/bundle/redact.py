@@ -131,7 +131,7 @@ def value_may_be_secret(value: str) -> bool:
 
 def _looks_like_secret_token(v: str) -> bool:
     """For free-text `key: value` hits: a value that is not plain prose or a path."""
-    if not value_may_be_secret(v) or v.startswith(("/", "./", "~")):
+    if not value_may_be_secret(v) or v.startswith(("/", "./", "~")) or "<redacted:" in v:
         return False
     return any(c.isdigit() for c in v) or any(not c.isalnum() for c in v) or len(v) >= 16
 
@@ -151,7 +151,9 @@ TEXT_RULES: list[TextRule] = [
         None,
     ),
     ("private-key", re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:[A-Za-z0-9+/=\s]|\\n|\\r)*"), 0, None),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), 0, None),
+    # A JWT keeps its header and claims (expiry, service account: what checks read); the signature, the
+    # part that makes it usable, is masked.
+    ("jwt", re.compile(r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.)([A-Za-z0-9_-]*)"), 2, None),
     ("bearer-token", re.compile(r"(?i)\b(bearer)(\s+)([A-Za-z0-9\-._~+/]{8,}=*)"), 3, None),
     ("url-password", re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@\"'<>]+:)([^\s@/\"'<>]+)(@)"), 2, None),
     ("bgp-password", re.compile(r"(?i)(\bpassword\s+\")([^\"]+)(\")"), 2, None),

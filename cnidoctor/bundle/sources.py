@@ -30,6 +30,7 @@ MAX_ARCHIVE_MEMBERS = 200_000
 MAX_TOTAL_UNCOMPRESSED = 16 << 30
 PRELOAD_MEMBER_BYTES = 64 << 20  # members up to this size are kept in memory while scanning ...
 PRELOAD_TOTAL_BYTES = 512 << 20  # ... up to this much in all; the rest is read from the archive on demand
+MAX_LINE_BYTES = 8 << 20  # a longer log line keeps its first 8 MiB (= linematch.MAX_LINE_BYTES)
 
 
 class Source:
@@ -321,17 +322,27 @@ def open_source(path: Path) -> Source:
     raise BundleError(f"{path}: not a bundle directory, a .tar.gz bundle or `kubectl cluster-info dump` output")
 
 
-def iter_lines(stream: io.BufferedIOBase, chunk: int = 1 << 20) -> Iterator[bytes]:
-    """Lines of a binary stream without the newline, read in chunks (never the whole file)."""
+def iter_lines(stream: io.BufferedIOBase, chunk: int = 1 << 20, max_line: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """Lines of a binary stream without the newline, read in chunks (never the whole file); a line longer
+    than MAX_LINE keeps only its first MAX_LINE bytes, as in `linematch.iter_blocks`."""
     rest = b""
+    dropping = False  # inside the cut-off tail of an over-long line
     while True:
         block = stream.read(chunk)
         if not block:
             break
+        if dropping:
+            nl = block.find(b"\n")
+            if nl < 0:
+                continue
+            block, dropping = block[nl:], False
         block = rest + block
         lines = block.split(b"\n")
         rest = lines.pop()
-        yield from lines
+        for line in lines:
+            yield line[:max_line]
+        if len(rest) > max_line:
+            rest, dropping = rest[:max_line], True
     if rest:
         yield rest
 

@@ -15,7 +15,8 @@ def _b64(doc: dict) -> str:
 
 def test_jwt_signature_masked_claims_kept():
     signature = "s3cr3tSignatureThatAuthenticatesTheToken_abc123"
-    token = f"{_b64({'alg': 'RS256', 'kid': 'k1'})}.{_b64({'exp': 1763600000, 'sub': 'system:serviceaccount:kube-system:multus'})}.{signature}"
+    claims = {"exp": 1763600000, "sub": "system:serviceaccount:kube-system:multus"}
+    token = f"{_b64({'alg': 'RS256', 'kid': 'k1'})}.{_b64(claims)}.{signature}"
     kubeconfig = f"apiVersion: v1\nkind: Config\nusers:\n- name: multus\n  user:\n    token: {token}\n"
     r = Redactor()
     out = r.text(kubeconfig, "nodes/node-1/cni-net.d/multus.d/multus.kubeconfig")

@@ -73,23 +73,18 @@ cnidoctor 0.1.0 · bundle-x
 Detected CNIs: flannel
 2 checks run · 2 critical · 0 warning · 0 info · 1 gaps
 
-╭─ #1 FLN901 Title of FLN901 ──────────────────────────────────────────────────╮
-│ CRITICAL root-cause · flannel · fault-fln901                                 │
-│ Affected: 1 pod on node-3                                                    │
-│                                                                              │
-│ Why: Because of the fault.                                                   │
-│                                                                              │
-│ Evidence:                                                                    │
-│   cluster/kube-flannel/kube-flannel-ds-abcde/kube-flannel.log:12             │
-│     E1 pod cidr not assigned                                                 │
-│                                                                              │
-│ Fix:                                                                         │
-│   1. Restart flannel on node-3.                                              │
-│      $ kubectl -n kube-flannel delete pod kube-flannel-ds-abcde              │
-│                                                                              │
-│ Explains:                                                                    │
-│   ↳ FLN902 Title of FLN902 (1 pod on node-3)                                 │
-╰──────────────────────────────────────────────────────────────────────────────╯
+#1 FLN901 Title of FLN901 ──────────────────────────────────────────────────────
+CRITICAL root-cause · flannel · fault-fln901
+Affected: 1 pod on node-3
+Why: Because of the fault.
+Evidence:
+  cluster/kube-flannel/kube-flannel-ds-abcde/kube-flannel.log:12
+    E1 pod cidr not assigned
+Fix:
+  1. Restart flannel on node-3.
+     $ kubectl -n kube-flannel delete pod kube-flannel-ds-abcde
+Explains:
+  ↳ FLN902 Title of FLN902 (1 pod on node-3)
 
 Gaps (evidence missing or unreadable; not proof of health)
   nodes/node-3/sysctl.txt: malformed
@@ -119,3 +114,14 @@ def test_markdown_lists_folded_symptoms(tmp_path):
     assert "- FLN902 Title of FLN902 (1 pod on node-3)" in text
     assert "### 🔴 FLN902" not in text
     assert "`nodes/node-3/sysctl.txt`: malformed" in text
+
+
+def test_long_commands_and_excerpts_are_never_wrapped(tmp_path):
+    d = _diagnosis(tmp_path)
+    long_cmd = "kubectl -n kube-flannel patch daemonset kube-flannel-ds --type=json -p " + "x" * 120
+    d.findings[0].remediation[0] = type(d.findings[0].remediation[0])("Patch it.", long_cmd)
+    console = Console(width=60, record=True, color_system=None, file=open("/dev/null", "w"))  # noqa: SIM115
+    terminal.render(d, console)
+    lines = console.export_text().splitlines()
+    assert f"     $ {long_cmd}" in lines
+    assert all(line == line.rstrip() for line in lines), "no trailing padding"

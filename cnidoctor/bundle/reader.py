@@ -104,7 +104,9 @@ class Bundle:
         for p in list(self._owner):
             if p.endswith(".yaml") and p.startswith(layout.CLUSTER + "/"):
                 alias = p[: -len(".yaml")] + ".json"
-                self._owner.setdefault(alias, self._owner[p])
+                if alias in self._owner:  # the .json of the same name is read, not shadowed by the .yaml
+                    continue
+                self._owner[alias] = self._owner[p]
                 self._yaml_alias = getattr(self, "_yaml_alias", {})
                 self._yaml_alias[alias] = p
         self._json_cache: dict[str, object] = {}
@@ -186,9 +188,9 @@ class Bundle:
             return json.loads(data)
         except (ValueError, yaml.YAMLError, RecursionError) as exc:
             first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-            self.add_gap(path, f"malformed: {first}")
+            self.add_gap(self._real(path), f"malformed: {first}")
         except MemoryError:
-            self.add_gap(path, f"too big to parse in the memory available ({len(data)} bytes)")
+            self.add_gap(self._real(path), f"too big to parse in the memory available ({len(data)} bytes)")
             return None
 
     # -- Kubernetes lists -------------------------------------------------------------------------

@@ -148,13 +148,14 @@ def diagnose(bundle: Bundle, checks: list[Check]) -> Diagnosis:
     scanner.scan(bundle)
     results = [evaluate_guarded(ctx, c, scanner) for c in todo]
     findings = build_findings([(r.check, r.status, r.hits) for r in results if r.hits], ctx)
+    manifest = bundle.manifest  # read before the gaps are listed: a malformed manifest is a gap too
     return Diagnosis(
         source=bundle.source,
         detected_cnis=cnis,
         results=results,
         findings=findings,
-        gaps=list(bundle.gaps) + manifest_gaps(bundle.manifest),
+        gaps=list(bundle.gaps) + manifest_gaps(manifest),
         not_applicable=len(checks) - len(todo),
         elapsed=time.perf_counter() - started,
-        manifest=bundle.manifest,
+        manifest=manifest,
     )

@@ -31,6 +31,7 @@ MAX_TOTAL_UNCOMPRESSED = 16 << 30
 PRELOAD_MEMBER_BYTES = 64 << 20  # members up to this size are kept in memory while scanning ...
 PRELOAD_TOTAL_BYTES = 512 << 20  # ... up to this much in all; the rest is read from the archive on demand
 MAX_LINE_BYTES = 8 << 20  # a longer log line keeps its first 8 MiB (= linematch.MAX_LINE_BYTES)
+MAX_DUMP_BYTES = 256 << 20  # the stdout form is parsed whole: a larger one is refused (memory stays bounded)
 
 
 class Source:
@@ -223,6 +224,11 @@ class DumpFileSource(Source):
         self.name = str(path)
         self.gaps = []
         try:
+            if path.stat().st_size > MAX_DUMP_BYTES:
+                raise BundleError(
+                    f"{path}: `kubectl cluster-info dump` output larger than {MAX_DUMP_BYTES >> 20} MiB",
+                    hint="save it with `kubectl cluster-info dump --output-directory DIR` and analyze DIR",
+                )
             text = path.read_bytes().decode("utf-8", errors="replace")
         except OSError as exc:
             raise BundleError(f"{path}: cannot read ({_short(exc)})") from None
@@ -256,8 +262,9 @@ class DumpFileSource(Source):
             if text[pos] in "{[":
                 try:
                     doc, pos = decoder.raw_decode(text, pos)
-                except json.JSONDecodeError as exc:
-                    self.gaps.append(Gap(self.name, f"malformed JSON document at offset {pos}: {exc.msg}"))
+                except (json.JSONDecodeError, RecursionError) as exc:
+                    msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+                    self.gaps.append(Gap(self.name, f"malformed JSON document at offset {pos}: {msg}"))
                     nxt = text.find("\n{", pos + 1)
                     pos = n if nxt < 0 else nxt + 1
                     continue
@@ -280,13 +287,16 @@ class DumpFileSource(Source):
         if resource == "nodes":
             lists.setdefault(layout.NODES_LIST, []).extend(doc["items"])
             return
+        skipped = 0
         for item in doc["items"]:
-            ns = (item.get("metadata") or {}).get("namespace") if isinstance(item, dict) else None
-            if not isinstance(ns, str) or not ns:
+            meta = item.get("metadata") if isinstance(item, dict) else None
+            ns = meta.get("namespace") if isinstance(meta, dict) else None
+            if not isinstance(ns, str) or not ns or "/" in ns or ns in (".", ".."):
+                skipped += 1
                 continue
             lists.setdefault(layout.namespaced_list(ns, resource), []).append(item)
-        for path in list(lists):
-            lists[path] = lists[path]
+        if skipped:
+            self.gaps.append(Gap(self.name, f"{skipped} {doc.get('kind')} item(s) without a valid namespace; ignored"))
 
     def paths(self) -> list[str]:
         return list(self._data)

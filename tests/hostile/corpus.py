@@ -769,6 +769,69 @@ _LOGS = [
 ]
 
 
+def dump_file(*docs: str | bytes, name: str = "dump.txt") -> Callable[[Path], list[Path]]:
+    """A case built as a `kubectl cluster-info dump` stdout file: the base NodeList, then DOCS."""
+
+    def build(where: Path) -> list[Path]:
+        parts = [(BASE / "cluster/nodes.json").read_bytes()]
+        parts += [d.encode() if isinstance(d, str) else d for d in docs]
+        (where / name).write_bytes(b"\n".join(parts) + b"\n")
+        return [where / name]
+
+    return build
+
+
+def _logs_only_dump(where: Path) -> list[Path]:
+    (where / "d.txt").write_text("==== START logs for container c of pod a/b ====\nhello\n")
+    return [where / "d.txt"]
+
+
+def _sparse_dump(where: Path) -> list[Path]:
+    with open(where / "dump.txt", "wb") as f:
+        f.write(b"{")
+        f.truncate(3 * GIB)
+    return [where / "dump.txt"]
+
+
+_DUMP = [
+    Case(
+        "dump-items-wrong-types",
+        dump_file(pods([1, "x", {"metadata": "x"}, {"metadata": {"namespace": 5}}, pod("ok", "default")])),
+        Finished(gaps=(("dump.txt", "4 PodList item(s) without a valid namespace"),)),
+        "stdout form: items that are not objects or lack a namespace",
+    ),
+    Case(
+        "dump-hostile-namespaces",
+        dump_file(pods([pod("a", "../../etc"), pod("b", "a/b"), pod("c", ".."), pod("d", "[/]\x1b[2J")])),
+        Finished(gaps=(("dump.txt", "4 PodList item(s) without a valid namespace"),)),
+        "stdout form: namespaces that are paths, markup and escapes",
+        formats=ALL_FORMATS,
+    ),
+    Case(
+        "dump-deeply-nested",
+        dump_file(nested(200_000), pods([pod("ok", "default")])),
+        Finished(gaps=(("dump.txt", "nested too deeply"),)),
+        "stdout form: 200k nested arrays between two good lists",
+    ),
+    Case(
+        "dump-malformed-and-unterminated",
+        dump_file(
+            '{"kind": "PodList", "items": [{"metadata": ',
+            "garbage line\n\x00\x01",
+            "==== START logs for container c of pod default/p ====\nno end marker\n" + "y" * 1000,
+        ),
+        Finished(gaps=(("dump.txt", "malformed JSON document"),)),
+        "stdout form: a cut document, junk, a log block without its END line",
+    ),
+    Case(
+        "dump-only-logs",
+        _logs_only_dump,
+        Refused("not a cnidoctor bundle"),
+        "stdout form without a NodeList",
+    ),
+    Case("dump-3-gib", _sparse_dump, Refused("larger than 256 MiB"), "a 3 GiB stdout dump (sparse) is not read whole"),
+]
+
 _LAYOUT = [
     Case(
         "file-where-folder-expected",
@@ -842,7 +905,7 @@ _LAYOUT = [
     ),
 ]
 
-CORPUS: list[Case] = _DIRECT + _JSON + _LOGS + _LAYOUT
+CORPUS: list[Case] = _DIRECT + _JSON + _LOGS + _DUMP + _LAYOUT
 
 
 def build_all(root: Path, cases: list[Case] = CORPUS) -> dict[str, list[Path]]:

@@ -237,7 +237,7 @@ def log_lines(ctx: Context, pattern: re.Pattern, container_name: str | re.Patter
         if r.container is not None and not _name_ok(r.container, container_name):
             continue
         node = ctx.pod_node(r.namespace, r.pod)
-        for line in ctx.bundle.stream_log(r):
+        for line in ctx.bundle.grep_log(r, pattern):
             if not _name_ok(line.container, container_name):
                 continue
             m = pattern.search(line.text)

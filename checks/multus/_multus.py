@@ -348,7 +348,7 @@ def find_messages(ctx: Context, rx: re.Pattern, *, events: bool = True, kubelet:
             if (ref.namespace, ref.pod) not in wanted:
                 continue
             node = ctx.pod_node(ref.namespace, ref.pod)
-            for line in ctx.bundle.stream_log(ref):
+            for line in ctx.bundle.grep_log(ref, rx):
                 m = rx.search(line.text)
                 if m:
                     pm = _MULTUS_POD_ARG.search(line.text)

@@ -16,6 +16,7 @@ FAILED = re.compile(
 )
 RECOVERED = re.compile(r"Datastore connection verified|Calico datastore is initialized|Got initial config snapshot|"
                        r"Successfully (?:loaded configuration|connected)|datastore is in sync|in-sync")
+EITHER = re.compile(f"{FAILED.pattern}|{RECOVERED.pattern}")  # lines worth reading
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
@@ -24,7 +25,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if not PODS.fullmatch(ref.pod):
             continue
         pending: list[tuple[int, str, str]] = []  # failures since the last sign of a working connection
-        for line in ctx.bundle.stream_log(ref):
+        for line in ctx.bundle.grep_log(ref, EITHER):
             if not CONTAINERS.fullmatch(line.container):
                 continue
             m = FAILED.search(line.text)

@@ -155,7 +155,7 @@ def scan_logs(ctx: Context, pod: re.Pattern, container_name: re.Pattern, pattern
         if ref.container is not None and not container_name.fullmatch(ref.container):
             continue
         found = 0
-        for line in ctx.bundle.stream_log(ref):
+        for line in ctx.bundle.grep_log(ref, pattern):
             if not container_name.fullmatch(line.container):
                 continue
             m = pattern.search(line.text)

@@ -84,7 +84,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             )
     for ref in ctx.bundle.logs:
         if ref.pod.startswith("kube-controller-manager"):
-            line = next((x for x in ctx.bundle.stream_log(ref) if FULL.search(x.text)), None)
+            line = next(ctx.bundle.grep_log(ref, FULL), None)
             if line is not None:
                 evidence.insert(
                     0,

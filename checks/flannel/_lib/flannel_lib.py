@@ -103,7 +103,8 @@ def _scan(ctx: Context, pattern: re.Pattern | None) -> Iterator[tuple[LogRef, Lo
     for ref in ctx.bundle.logs:
         if not is_flannel_log(ctx, ref):
             continue
-        for line in ctx.bundle.stream_log(ref):
+        lines = ctx.bundle.stream_log(ref) if pattern is None else ctx.bundle.grep_log(ref, pattern)
+        for line in lines:
             if line.container not in ("install-cni", "install-cni-plugin") and (
                 pattern is None or pattern.search(line.text)
             ):

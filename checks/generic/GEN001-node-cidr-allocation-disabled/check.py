@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 
 SKIPPED = "node-ipam-controller"
+SKIPPED_RX = re.compile(re.escape(SKIPPED))
 
 
 def _cm_args(pod: dict) -> list[str]:
@@ -42,7 +45,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         )
     for ref in ctx.bundle.logs:
         if ref.pod.startswith("kube-controller-manager"):
-            for line in ctx.bundle.stream_log(ref):
+            for line in ctx.bundle.grep_log(ref, SKIPPED_RX):
                 if SKIPPED in line.text and "skipping" in line.text.lower():
                     evidence.append(
                         Evidence(

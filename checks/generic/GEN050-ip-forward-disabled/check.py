@@ -52,7 +52,7 @@ def _complaints(ctx: Context, node: str) -> list[Evidence]:
                 break
     for ref in ctx.bundle.logs:
         if AGENT.fullmatch(ref.pod) and ctx.pod_node(ref.namespace, ref.pod) == node:
-            for line in ctx.bundle.stream_log(ref):
+            for line in ctx.bundle.grep_log(ref, COMPLAINT):
                 if COMPLAINT.search(line.text):
                     out.append(Evidence(ref.path, line.text.strip()[:300], f"{ref.namespace}/Pod/{ref.pod}", node,
                                         line.lineno))

@@ -54,7 +54,7 @@ def _complaints(ctx: Context, node: str) -> list[Evidence]:
     for ref in ctx.bundle.logs:
         if not AGENT.fullmatch(ref.pod) or ctx.pod_node(ref.namespace, ref.pod) != node:
             continue
-        for line in ctx.bundle.stream_log(ref):
+        for line in ctx.bundle.grep_log(ref, COMPLAINT):
             if COMPLAINT.search(line.text):
                 out.append(Evidence(ref.path, line.text.strip()[:400], f"{ref.namespace}/Pod/{ref.pod}", node,
                                     line.lineno))

@@ -32,7 +32,7 @@ def _failures(ctx: Context, pod_re: re.Pattern) -> dict[str, Evidence]:
         node = ctx.pod_node(ref.namespace, ref.pod) if pod_re.fullmatch(ref.pod) else None
         if node is None or node in out:
             continue
-        for line in ctx.bundle.stream_log(ref):
+        for line in ctx.bundle.grep_log(ref, LEGACY_FAIL):
             m = LEGACY_FAIL.search(line.text)
             if m and _legacy_only(m):
                 out[node] = Evidence(ref.path, line.text.strip()[:400], f"{ref.namespace}/Pod/{ref.pod}", node,

@@ -50,7 +50,7 @@ def _loops(ctx: Context) -> list[tuple[str, str, Evidence]]:
     for ref in ctx.bundle.logs:
         if not DNS_POD.fullmatch(ref.pod) or any(ref.pod == p for _, p, _ in out):
             continue
-        for line in ctx.bundle.stream_log(ref):
+        for line in ctx.bundle.grep_log(ref, LOOP):
             if LOOP.search(line.text):
                 node = ctx.pod_node(ref.namespace, ref.pod)
                 out.append((ref.namespace, ref.pod, Evidence(ref.path, line.text.strip()[:300],

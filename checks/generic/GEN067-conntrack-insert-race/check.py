@@ -23,7 +23,7 @@ def _dns_timeout(ctx: Context, node: str) -> Evidence | None:
     for ref in ctx.bundle.logs:
         if ctx.pod_node(ref.namespace, ref.pod) != node:
             continue
-        for line in ctx.bundle.stream_log(ref):
+        for line in ctx.bundle.grep_log(ref, DNS_TIMEOUT):
             if DNS_TIMEOUT.search(line.text):
                 return Evidence(ref.path, line.text.strip()[:300], f"{ref.namespace}/Pod/{ref.pod}", node, line.lineno)
     return None

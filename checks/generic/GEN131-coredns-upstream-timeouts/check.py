@@ -30,7 +30,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         seen_logs = True
         key = (ref.namespace, ref.pod)
         per_pod.setdefault(key, [])
-        for line in ctx.bundle.stream_log(ref):
+        for line in ctx.bundle.grep_log(ref, TIMEOUT):
             m = TIMEOUT.search(line.text)
             if not m:
                 continue

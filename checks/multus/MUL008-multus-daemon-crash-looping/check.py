@@ -19,7 +19,7 @@ def _last_error(ctx: Context, pod: dict, container: str, previous: bool) -> Evid
     for ref in ctx.bundle.logs:
         if ref.namespace != ns or ref.pod != name or ref.previous != previous:
             continue
-        for line in ctx.bundle.stream_log(ref):
+        for line in ctx.bundle.grep_log(ref, ERROR_LINE):
             if line.container == container and ERROR_LINE.search(line.text):
                 found = Evidence(ref.path, line.text.strip()[:400], f"{ns}/Pod/{name}", mx.pod_node(pod), line.lineno)
     return found

@@ -17,7 +17,7 @@ def _busy_line(ctx: Context, pod: dict) -> tuple[Evidence, str] | None:
     for ref in ctx.bundle.logs:
         if ref.namespace != ns or ref.pod != name:
             continue
-        for line in ctx.bundle.stream_log(ref):
+        for line in ctx.bundle.grep_log(ref, BUSY):
             m = BUSY.search(line.text)
             if m:
                 ev = Evidence(ref.path, line.text.strip()[:400], f"{ns}/Pod/{name}", mx.pod_node(pod), line.lineno)

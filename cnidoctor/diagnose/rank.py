@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from cnidoctor.catalog.placeholders import fill
+from cnidoctor.catalog.placeholders import fill, shell_safe
 from cnidoctor.catalog.schema import Check
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Evidence, Hit, RemediationStep, Status
@@ -90,7 +90,8 @@ def _finding(check: Check, status: Status, hits: list[Hit]) -> Finding:
     nodes = sorted(set(nodes), key=_natural)
     values = _merge_values(hits, nodes, objects)
     steps = [
-        RemediationStep(fill(s.step, values), fill(s.command, values) if s.command else None) for s in check.remediation
+        RemediationStep(fill(s.step, values), fill(s.command, shell_safe(values)) if s.command else None)
+        for s in check.remediation
     ]
     return Finding(check, status, evidence[:MAX_EVIDENCE], len(evidence), objects, nodes, values, messages, steps)
 

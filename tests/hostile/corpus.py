@@ -187,8 +187,10 @@ BILLION_LAUGHS = "\n".join(
     + ["items: *a9"]
 )
 
-# Strings a stranger may put in names: terminal escapes, bidi overrides, markup, nulls, newlines.
-NASTY = "x\x1b]0;owned\x07\x1b[2J\x1b[31m\u202e\u200b\x9b31m[/][bold]\r\n\t\x7f-😀é"
+# Strings a stranger may put in names: terminal escapes, bidi overrides, markup, nulls, newlines, and a
+# shell payload that must never reach a copy-pasteable remediation command.
+INJECTION = "$(touch PWNED);curl`id`"
+NASTY = "x\x1b]0;owned\x07\x1b[2J\x1b[31m\u202e\u200b\x9b31m[/][bold]\r\n\t\x7f-😀é" + INJECTION
 
 
 # -- the corpus -----------------------------------------------------------------------------------

@@ -124,6 +124,8 @@ def _check_run(case: Case, fmt: str, r: dict, root: Path) -> None:
             )
         fired = {f["id"] for f in doc["findings"]}
         assert fired <= set(expect.findings), f"{where}: findings {sorted(fired)} not explained by the damage"
+        commands = [s["command"] or "" for f in doc["findings"] for s in f["remediation"]]
+        assert not [c for c in commands if "PWNED" in c], f"{where}: a bundle value was pasted into a command"
     else:
         text = r["stdout"].decode("utf-8")  # strict: the report is valid UTF-8
         assert text.strip(), f"{where}: empty report"

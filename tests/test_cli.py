@@ -165,3 +165,38 @@ def test_check_pack_entry_point(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "user-defined-flannel-restarts" in proc.stdout
+
+
+def test_select_or_ignore_naming_no_check_is_exit_2(run_cli):
+    code, _, err = run_cli("analyze", CASE, "--select", "GEN999")
+    assert code == 2 and err.startswith("error: --select GEN999: no check ID starts with it")
+    code, _, err = run_cli("analyze", CASE, "--ignore", "XYZ")
+    assert code == 2 and "--ignore XYZ" in err
+
+
+def test_a_user_check_that_raises_is_a_gap_naming_it(run_cli, tmp_path):
+    cat = _user_catalog(tmp_path)
+    folder = cat / "GEN999-user-defined-flannel-restarts"
+    text = (folder / "check.yaml").read_text()
+    text = text[: text.index("match:")] + "python: check.py\n"
+    (folder / "check.yaml").write_text(text)
+    (folder / "check.py").write_text("def evaluate(ctx, check):\n    raise RuntimeError('boom')\n")
+    code, out, _ = run_cli("analyze", CASE, "--checks-dir", str(cat), "--select", "GEN999", "-f", "json")
+    doc = json.loads(out)
+    assert code == 0
+    assert doc["checks"] == [{"id": "GEN999", "status": "GAP", "missing": doc["checks"][0]["missing"]}]
+    assert "RuntimeError: boom" in doc["checks"][0]["missing"]
+    assert any(g["path"] == "GEN999" and "boom" in g["reason"] for g in doc["gaps"])
+    code, out, _ = run_cli("analyze", CASE, "--checks-dir", str(cat), "--select", "GEN999", "--width", "200")
+    assert "No problems found by the checks that could run; 1 check could not be evaluated" in out
+
+
+def test_version_flag(run_cli):
+    from cnidoctor import __version__
+
+    assert run_cli("--version")[:2] == (0, f"cnidoctor {__version__}\n")
+
+
+def test_explain_shows_placeholders_not_braces(run_cli):
+    _, out, _ = run_cli("checks", "explain", "GEN103")
+    assert "<namespace>" in out and "{namespace}" not in out

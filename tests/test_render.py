@@ -71,7 +71,8 @@ def _diagnosis(tmp_path: Path) -> Diagnosis:
 EXPECTED = """\
 cnidoctor 0.1.0 · bundle-x
 Detected CNIs: flannel
-2 checks run · 2 critical · 0 warning · 0 info · 1 gaps
+2 checks run · 2 critical · 0 warning · 0 info · 0 checks not evaluated · 1 gap
+in the evidence
 
 #1 FLN901 Title of FLN901 ──────────────────────────────────────────────────────
 CRITICAL root-cause · flannel · fault-fln901

@@ -16,7 +16,9 @@ def check_dict(c: Check) -> dict:
         "kind": c.kind.value,
         "symptom": c.symptom,
         "root_cause": c.root_cause,
-        "remediation": [{"step": s.step, "command": fill(s.command, {}) if s.command else None} for s in c.remediation],
+        "remediation": [
+            {"step": fill(s.step, {}), "command": fill(s.command, {}) if s.command else None} for s in c.remediation
+        ],
         "references": list(c.references),
         "explains": list(c.explains),
     }
@@ -35,7 +37,7 @@ def explain_text(c: Check, catalog: dict[str, Check]) -> str:
     ]
     lines += ["", "What you see:", f"  {c.symptom}", "", "Why:", f"  {c.root_cause}", "", "How to fix:"]
     for i, s in enumerate(c.remediation, 1):
-        lines.append(f"  {i}. {s.step}")
+        lines.append(f"  {i}. {fill(s.step, {})}")
         if s.command:
             lines.extend(f"     $ {ln}" for ln in fill(s.command, {}).splitlines())
     if c.explains:
@@ -71,7 +73,7 @@ def markdown_catalog(checks: list[Check]) -> str:
         out += [f"## {c.id} {c.name}", "", f"**{c.title}** · {c.cni} · {c.severity.value} · {c.kind.value}", ""]
         out += [f"**What you see:** {c.symptom}", "", f"**Why:** {c.root_cause}", "", "**How to fix:**", ""]
         for i, s in enumerate(c.remediation, 1):
-            out.append(f"{i}. {s.step}")
+            out.append(f"{i}. {fill(s.step, {})}")
             if s.command:
                 out += ["   ```sh"] + [f"   {ln}" for ln in fill(s.command, {}).splitlines()] + ["   ```"]
         if c.explains:

@@ -19,6 +19,22 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from cnidoctor import __version__
+
+        typer.echo(f"cnidoctor {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                 callback=_print_version),
+) -> None:
+    """Diagnose broken Kubernetes pod networking: what is broken, why, and what to type to fix it."""
+
+
 def _register() -> None:
     from cnidoctor.cli import analyze, checks, version
     from cnidoctor.cli import node as node_cmd
@@ -53,7 +69,8 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # click usage errors (typer may vendor click) and our bugs
         if callable(getattr(exc, "format_message", None)) and hasattr(exc, "exit_code"):
-            print(f"error: {exc.format_message()}", file=sys.stderr)
+            no_args = type(exc).__name__ == "NoArgsIsHelpError"  # bare `cnidoctor`: show the help
+            print(exc.format_message() if no_args else f"error: {exc.format_message()}", file=sys.stderr)
             sys.exit(int(ExitCode.USAGE))
         if os.environ.get("CNIDOCTOR_DEBUG"):
             raise

@@ -16,6 +16,7 @@ from cnidoctor.diagnose.detect import configured_cnis, detect_cnis
 from cnidoctor.diagnose.logscan import LogScanner
 from cnidoctor.diagnose.rank import Finding, build_findings
 from cnidoctor.diagnose.templates import TEMPLATES, MatchResult, compiled_params, load_evaluate
+from cnidoctor.errors import CatalogError, UsageError
 from cnidoctor.model import Gap, Hit, Status
 
 
@@ -55,15 +56,25 @@ class Diagnosis:
             "root_causes": sum(1 for f in top if f.check.kind.value == "root-cause"),
             "top_finding": top[0].check.id if top else None,
             "gaps": len(self.gaps),
+            "checks_not_evaluated": counts["GAP"],
         }
 
 
 def select_checks(checks: list[Check], select: list[str], ignore: list[str]) -> list[Check]:
-    """Checks whose ID starts with one of SELECT (all when empty) and none of IGNORE."""
+    """Checks whose ID starts with one of SELECT (all when empty) and none of IGNORE.
+
+    A SELECT or IGNORE entry that names no check is a usage error (a typo must not silently select nothing).
+    """
 
     def hit(cid: str, prefixes: list[str]) -> bool:
         return any(cid.upper().startswith(p.upper()) for p in prefixes)
 
+    for flag, entries in (("--select", select), ("--ignore", ignore)):
+        for entry in entries:
+            if not any(hit(c.id, [entry]) for c in checks):
+                raise UsageError(
+                    f"{flag} {entry}: no check ID starts with it", hint="`cnidoctor checks list` shows every id"
+                )
     return [c for c in checks if (not select or hit(c.id, select)) and not hit(c.id, ignore)]
 
 
@@ -111,14 +122,22 @@ def evaluate_check(ctx: Context, check: Check, scanner: LogScanner) -> CheckResu
 
 
 def evaluate_guarded(ctx: Context, check: Check, scanner: LogScanner) -> CheckResult:
-    """`evaluate_check`, but evidence of an unexpected shape (a string where an object belongs) makes the
-    check a GAP with a recorded gap instead of stopping the analysis; CNIDOCTOR_DEBUG=1 re-raises."""
+    """`evaluate_check`, but a check that fails (evidence of an unexpected shape, a bug in a user's check)
+    becomes a GAP with a recorded gap naming it instead of stopping the analysis; CNIDOCTOR_DEBUG=1 re-raises."""
     try:
         return evaluate_check(ctx, check, scanner)
+    except CatalogError:
+        raise
     except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError) as exc:
         if os.environ.get("CNIDOCTOR_DEBUG"):
             raise
         reason = f"evidence of an unexpected shape ({type(exc).__name__}: {str(exc)[:160]})"
+        ctx.bundle.add_gap(check.id, f"check could not be evaluated: {reason}", source="check")
+        return CheckResult(check, Status.GAP, missing=reason)
+    except Exception as exc:
+        if os.environ.get("CNIDOCTOR_DEBUG"):
+            raise
+        reason = f"the check raised {type(exc).__name__}: {str(exc)[:160]} (CNIDOCTOR_DEBUG=1 shows where)"
         ctx.bundle.add_gap(check.id, f"check could not be evaluated: {reason}", source="check")
         return CheckResult(check, Status.GAP, missing=reason)
 

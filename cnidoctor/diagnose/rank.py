@@ -34,8 +34,10 @@ class Finding:
 
     @property
     def affected(self) -> str:
-        """'14 pods on node-2, node-3' style summary."""
+        """'14 pods on node-2, node-3' style summary ('node-3' when only nodes are affected)."""
         kinds = Counter(o.split("/")[-2] if o.count("/") >= 1 else o for o in self.objects)
+        if set(kinds) <= {"Node"} and self.nodes:
+            return _short_list(self.nodes)
         parts = [f"{n} {_plural(k.lower(), n)}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1])]
         text = ", ".join(parts) if parts else ""
         if self.nodes:

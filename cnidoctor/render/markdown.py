@@ -57,12 +57,18 @@ def render(d: Diagnosis) -> str:
     s = d.summary
     lines.append(
         f"- **Findings:** {s['findings']['critical']} critical, {s['findings']['warning']} warning, "
-        f"{s['findings']['info']} info · {s['checks_run']} checks run · {len(d.gaps)} gaps"
+        f"{s['findings']['info']} info · {s['checks_run']} checks run · {s['status']['GAP']} not evaluated · "
+        f"{len(d.gaps)} gaps in the evidence"
     )
     lines.append("")
     top = [f for f in d.findings if not f.explained_by]
     if not top:
-        lines.append("No problems found.")
+        not_run = s["status"]["GAP"]
+        lines.append(
+            f"No problems found by the checks that could run; {not_run} could not be evaluated."
+            if not_run
+            else "No problems found."
+        )
         lines.append("")
     by_id = {f.check.id: f for f in d.findings}
     for f in top:

@@ -66,24 +66,40 @@ def _finding(console: Console, rank: int, f: Finding, folded: list[tuple[int, Fi
     console.print()
 
 
-def render(d: Diagnosis, console: Console) -> None:
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def summary_line(d: Diagnosis, gap_checks: int) -> str:
     s = d.summary
+    f = s["findings"]
+    parts = [
+        f"{_count(s['checks_run'], 'check')} run",
+        f"{f['critical']} critical",
+        f"{f['warning']} warning",
+        f"{f['info']} info",
+        f"{_count(gap_checks, 'check')} not evaluated",
+        f"{_count(len(d.gaps), 'gap')} in the evidence",
+    ]
+    return " · ".join(parts)
+
+
+def render(d: Diagnosis, console: Console) -> None:
     console.print(Text(f"cnidoctor {__version__}", style="bold") + Text(f" · {printable(d.source)}"))
     console.print(Text(f"Detected CNIs: {', '.join(d.detected_cnis) or 'none detected'}"))
-    console.print(
-        Text(
-            f"{s['checks_run']} checks run · {s['findings']['critical']} critical · {s['findings']['warning']} warning"
-            f" · {s['findings']['info']} info · {len(d.gaps)} gaps"
-        )
-    )
+    gap_checks = [r for r in d.results if r.status.value == "GAP"]
+    _prose(console, Text(summary_line(d, len(gap_checks))), 0)
     console.print()
     top = [f for f in d.findings if not f.explained_by]
     by_id = {f.check.id: f for f in d.findings}
     if not top:
-        console.print(Text("No problems found.", style="bold green"))
+        if gap_checks:
+            msg = f"No problems found by the checks that could run; {_count(len(gap_checks), 'check')} could not"
+            _prose(console, Text(msg + " be evaluated (see Gaps).", style="bold yellow"), 0)
+        else:
+            console.print(Text("No problems found.", style="bold green"))
     for i, f in enumerate(top, 1):
         _finding(console, i, f, folded_tree(f, by_id))
-    gap_checks = [r for r in d.results if r.status.value == "GAP"]
     if d.gaps or gap_checks:
         console.print(Text("Gaps", style="bold") + Text(" (evidence missing or unreadable; not proof of health)"))
         for g in d.gaps[:MAX_GAPS_SHOWN]:
@@ -93,4 +109,4 @@ def render(d: Diagnosis, console: Console) -> None:
         if gap_checks:
             ids = ", ".join(r.check.id for r in gap_checks[:20])
             extra = f" and {len(gap_checks) - 20} more" if len(gap_checks) > 20 else ""
-            _line(console, f"  {len(gap_checks)} checks could not be evaluated: {ids}{extra}")
+            _line(console, f"  {_count(len(gap_checks), 'check')} could not be evaluated: {ids}{extra}")

@@ -12,8 +12,10 @@ Two engines find candidates, both over whole blocks of lines (never one line at 
 - **literals** (always available): from the same parse tree, a set of literals one of which every match
   must contain; `bytes.find` (on a lower-cased copy for case-insensitive literals) locates them.
 
-A pattern neither engine can prefilter makes every line a candidate. Lines holding non-ASCII bytes are
-candidates for every pattern: both engines reason about ASCII only, and Python decides those lines.
+A pattern neither engine can prefilter makes every line a candidate. Non-ASCII text is covered without
+decoding: in a hyperscan expression a node that may match a non-ASCII character also accepts any run of
+bytes >= 0x80 (and word boundaries are dropped); a case-insensitive literal with a letter Python also
+folds to a non-ASCII character (i, k, s) makes the lines holding such bytes candidates.
 """
 
 from __future__ import annotations
@@ -102,6 +104,34 @@ def _char_set(op: Any, av: Any, flags: int) -> frozenset[int]:
     return _ascii_set(_class_source(op, av), flags & ~_c.SRE_FLAG_VERBOSE)
 
 
+FOLD_PARTNERS = frozenset(b"iksIKS")  # ASCII letters that Python's IGNORECASE matches to non-ASCII letters
+
+
+def may_match_non_ascii(op: Any, av: Any, flags: int) -> bool:
+    """True unless the one-character node certainly matches no character above U+007F."""
+    ci = bool(flags & _c.SRE_FLAG_IGNORECASE)
+    if op is _c.LITERAL:
+        return av >= 128 or (ci and av in FOLD_PARTNERS)
+    if op is not _c.IN:
+        return True  # ANY, NOT_LITERAL
+    for iop, iav in av:
+        if iop in (_c.NEGATE, _c.CATEGORY):
+            return True
+        if iop is _c.LITERAL and (iav >= 128 or (ci and iav in FOLD_PARTNERS)):
+            return True
+        if iop is _c.RANGE and (iav[1] >= 128 or (ci and any(iav[0] <= c <= iav[1] for c in FOLD_PARTNERS))):
+            return True
+    return False
+
+
+def _hs_node(op: Any, av: Any, flags: int) -> str:
+    """One character of the Python pattern as bytes: its ASCII set, or a run of non-ASCII bytes."""
+    chars = _hs_class(_char_set(op, av, flags))
+    if not may_match_non_ascii(op, av, flags):
+        return chars
+    return f"(?:{chars}|[\\x80-\\xff]+)" if chars else "[\\x80-\\xff]+"
+
+
 def _hs_class(chars: frozenset[int]) -> str:
     """A hyperscan class of the ASCII CHARS (lines with other bytes are decided by Python)."""
     if len(chars) == 1:
@@ -113,7 +143,7 @@ def _hs_class(chars: frozenset[int]) -> str:
             j += 1
         out.append(f"\\x{codes[i]:02x}" if i == j else f"\\x{codes[i]:02x}-\\x{codes[j]:02x}")
         i = j + 1
-    return "[" + "".join(out) + "]" if out else "[^\\x00-\\xff]"
+    return "[" + "".join(out) + "]" if out else ""
 
 
 def _is_char(op: Any) -> bool:
@@ -154,7 +184,10 @@ def _emit(nodes: Sequence, flags: int) -> str:
     out = []
     for op, av in nodes:
         if _is_char(op):
-            out.append(_hs_class(_char_set(op, av, flags)))
+            node = _hs_node(op, av, flags)
+            if not node:
+                raise Unsupported("a character that matches nothing")
+            out.append(node)
         elif op is _c.BRANCH:
             out.append("(?:" + "|".join(_emit(b, flags) for b in av[1]) + ")")
         elif op is _c.SUBPATTERN:
@@ -171,10 +204,8 @@ def _emit(nodes: Sequence, flags: int) -> str:
                 out.append("^")
             elif av in (_c.AT_END, _c.AT_END_LINE, _c.AT_END_STRING):
                 out.append("\\r*$")  # the line text had its trailing CRs stripped
-            elif av is _c.AT_BOUNDARY:
-                out.append("\\b")
-            elif av is _c.AT_NON_BOUNDARY:
-                out.append("\\B")
+            elif av in (_c.AT_BOUNDARY, _c.AT_NON_BOUNDARY):
+                continue  # looser: Python's word characters include non-ASCII letters
             else:
                 raise Unsupported(f"anchor {av}")
         elif op in (_c.ASSERT, _c.ASSERT_NOT):
@@ -279,6 +310,7 @@ class LineMatcher:
         self._engine = engine  # "hyperscan", "literals" or None (pick by input size)
         self._literals: dict[Literal, list[int]] = {}
         self.every_line: list[int] = []  # patterns with no prefilter: every line is a candidate
+        self.fold_lines: list[int] = []  # literal-filtered patterns that non-ASCII lines may match
         for i, p in enumerate(self.patterns):
             req = required_literals(p.pattern)
             if req is None:
@@ -286,6 +318,8 @@ class LineMatcher:
                 continue
             for lit in req:
                 self._literals.setdefault(lit, []).append(i)
+            if any(ci and FOLD_PARTNERS.intersection(text) for text, ci in req):
+                self.fold_lines.append(i)
         self._literals = _merge_covered(self._literals)
         self._any_ci = any(ci for _, ci in self._literals)
         self._hs_db: Any = None
@@ -367,9 +401,10 @@ class LineMatcher:
         if every:
             for start in line_starts(block):
                 out.setdefault(start, set()).update(every)
-        if not block.isascii():
+        folded = [i for i in self.fold_lines if i not in decided]
+        if folded and not block.isascii():
             for start in non_ascii_lines(block):
-                out[start] = {ALL}
+                out.setdefault(start, set()).update(folded)
         return out
 
 

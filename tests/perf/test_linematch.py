@@ -19,9 +19,7 @@ from tests.conftest import FIXTURES, catalog
 
 ENGINES = [
     "literals",
-    pytest.param(
-        "hyperscan", marks=pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")
-    ),
+    pytest.param("hyperscan", marks=pytest.mark.skipif(not hyperscan_available(), reason="hyperscan is not installed")),
 ]
 
 TRICKY_PATTERNS = [
@@ -169,7 +167,10 @@ def test_grep_log_equals_stream_log(tmp_path):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    lines=st.lists(st.text(alphabet="abxyfoSTK \t\r=\"é\u212a\u017f0123", max_size=12), max_size=40),
+    lines=st.lists(
+        st.text(alphabet='abxyfoSTKik \t\r="é\u212a\u017f\u0131\u0130\u00b5\u00a0\u0663-0123', max_size=12),
+        max_size=40,
+    ),
     block=st.integers(min_value=1, max_value=40),
 )
 def test_random_lines(tmp_path_factory, lines, block):
@@ -177,7 +178,19 @@ def test_random_lines(tmp_path_factory, lines, block):
     linematch_block = linematch.BLOCK_BYTES
     linematch.BLOCK_BYTES = block
     try:
-        patterns = [re.compile(p) for p in TRICKY_PATTERNS + [r"(?i)k\b", r"s\s*t", r"o{2,}$", r"[^a]=\""]]
+        extra = [
+            r"(?i)k\b",
+            r"s\s*t",
+            r"o{2,}$",
+            r"[^a]=\"",
+            r"\bx\w+y",
+            r"a\W+b",
+            r"\d\d",
+            r"(?i)[h-l]x",
+            r"-\b",
+            r"\Bx",
+        ]
+        patterns = [re.compile(p) for p in TRICKY_PATTERNS + extra]
         bundle = _bundle(tmp, {"cluster/ns/p/c.log": "\n".join(lines).encode()})
         expected = _reference(bundle, patterns)
         for engine in ["literals"] + (["hyperscan"] if hyperscan_available() else []):
@@ -222,3 +235,21 @@ def test_hyperscan_expression_shapes():
     expr = hyperscan_expression(r"(?i)ab$(?!x)")
     assert expr == r"[\x41\x61\x80-\xff][\x42\x62\x80-\xff]\r*$" or expr.endswith(r"\r*$")
     assert "(?" not in hyperscan_expression(r"(?=x)y").replace("(?:", "")
+
+
+def test_nodes_said_ascii_only_match_no_other_character():
+    """`may_match_non_ascii` is False only where no character above U+007F matches (checked exhaustively)."""
+    import re._parser as sre_parse
+
+    from cnidoctor.bundle.linematch import may_match_non_ascii
+
+    checked = 0
+    for pattern in [r"a", r"(?i)a", r"(?i)[a-h]", r"[0-9a-f]", r"(?i)[x-z_]", r"[\x00-\x7f]", r"(?i)[!-/]"]:
+        tree = sre_parse.parse(pattern)
+        (op, av), flags = list(tree)[0], tree.state.flags
+        if may_match_non_ascii(op, av, flags):
+            continue
+        rx = re.compile(pattern)
+        assert not any(rx.fullmatch(chr(c)) for c in range(0x80, 0x110000) if not 0xD800 <= c < 0xE000), pattern
+        checked += 1
+    assert checked >= 5

@@ -20,6 +20,7 @@ folds to a non-ASCII character (i, k, s) makes the lines holding such bytes cand
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -467,36 +468,33 @@ def non_ascii_lines(block: bytes, piece: int = 1 << 16) -> Iterator[int]:
             start = end + 1
 
 
-def iter_blocks(stream: Any, size: int = BLOCK_BYTES, max_line: int = MAX_LINE_BYTES) -> Iterator[bytes]:
-    """Blocks of whole lines (each ends with a newline, but possibly the last), read SIZE at a time.
-
-    A line longer than MAX_LINE (never less than SIZE) keeps only its first MAX_LINE bytes, so memory stays
-    bounded whatever the input (a 3 GiB log without a newline); `sources.iter_lines` cuts lines the same way.
-    """
-    max_line = max(max_line, size)  # a line inside one read is at most SIZE long and is never cut
+def iter_blocks(stream: Any, size: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """Blocks of whole lines (each ends with a newline, but possibly the last), read SIZE at a time."""
     rest = b""
-    dropping = False  # inside the cut-off tail of an over-long line
+    seekable = _seekable(stream)
     while True:
         data = stream.read(size)
         if not data:
             break
-        if dropping:
-            nl = data.find(b"\n")
-            if nl < 0:
-                continue
-            data, dropping = data[nl:], False
         cut = data.rfind(b"\n")
         if cut < 0:
             rest += data
-            if len(rest) > max_line:
-                rest, dropping = rest[:max_line], True
             continue
         if rest:
-            first = data.find(b"\n")
-            block = (rest + data[:first])[:max_line] + data[first : cut + 1]
+            data, rest = rest + data, b""
+            cut = data.rfind(b"\n")
+        if cut == len(data) - 1:
+            yield data
+        elif seekable:
+            stream.seek(cut + 1 - len(data), 1)  # re-read the partial line with the next block
+            yield data[: cut + 1]
         else:
-            block = data[: cut + 1]
-        rest = data[cut + 1 :]
-        yield block
+            rest = data[cut + 1 :]
+            yield data[: cut + 1]
     if rest:
         yield rest
+
+
+def _seekable(stream: Any) -> bool:
+    """A plain file (seeking back a little is free); not an archive member, where it may re-inflate."""
+    return isinstance(stream, io.BufferedReader) and isinstance(getattr(stream, "raw", None), io.FileIO)

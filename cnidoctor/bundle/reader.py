@@ -114,6 +114,7 @@ class Bundle:
         self.gaps.extend(misplaced(list(self._owner)))
         self._grep: dict[tuple[str, int], LineMatcher] = {}
         self._block_lines: dict[str, list[int]] = {}  # newlines per block of a log, from the first pass
+        self._bad_utf8: set[str] = set()  # logs that the first pass found not valid UTF-8
 
     @classmethod
     def open(cls, paths: list[Path]) -> Bundle:
@@ -337,7 +338,7 @@ class Bundle:
             engine = matcher.engine_for(src.size(real))
             with src.open(real) as f:
                 for bi, block in enumerate(iter_blocks(f, linematch.BLOCK_BYTES)):
-                    if not bad_utf8 and not block.isascii():
+                    if known is None and not bad_utf8 and not block.isascii():
                         try:
                             block.decode("utf-8")
                         except UnicodeDecodeError:
@@ -379,7 +380,9 @@ class Bundle:
             return
         if known is None:
             self._block_lines[ref.path] = counts
-        if bad_utf8:
+            if bad_utf8:
+                self._bad_utf8.add(ref.path)
+        if bad_utf8 or ref.path in self._bad_utf8:
             self.add_gap(ref.path, "not valid UTF-8; read with replacement characters")
 
     # -- manifest ---------------------------------------------------------------------------------

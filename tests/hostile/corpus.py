@@ -24,6 +24,7 @@ BASE = ROOT / "fixtures" / "healthy-flannel" / "bundle"
 FLANNEL_LOG = "cluster/kube-flannel/kube-flannel-ds-48cff/kube-flannel.log"
 MIB = 1 << 20
 GIB = 1 << 30
+SUMMARY: list[str] = []  # lines for pytest's terminal summary (conftest.py)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.corpus import BASE, CORPUS, ROOT, Case, Finished, Refused, build_all
+from tests.hostile.corpus import BASE, CORPUS, ROOT, SUMMARY, Case, Finished, Refused, build_all
 
 MEM = 2 << 30  # RLIMIT_AS of every run
 TIMEOUT = 120.0  # seconds per run; a run this slow is a failure, not a skip
@@ -161,9 +161,9 @@ def test_corpus_size_and_totals(corpus_runs: dict) -> None:
     tracebacks = sum(1 for r in results if "Traceback" in r["stderr"] or r["exit"] in (1, 99))
     peak = max(r["maxrss_kib"] for r in results) // 1024
     assert len(CORPUS) >= 40
-    print(
-        f"\nhostile corpus: {len(CORPUS)} inputs ({len(CORPUS) - refused} finished with gaps, {refused} refused), "
-        f"{len(results)} runs, peak RSS {peak} MiB, tracebacks: {tracebacks}"
+    SUMMARY.append(
+        f"hostile corpus: {len(CORPUS)} inputs ({len(CORPUS) - refused} finished with gaps, {refused} refused), "
+        f"{len(results)} runs under RLIMIT_AS {MEM >> 30} GiB, peak RSS {peak} MiB, tracebacks: {tracebacks}"
     )
     assert tracebacks == 0
 

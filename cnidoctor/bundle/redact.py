@@ -4,8 +4,8 @@ Two layers, both counted per (rule, file) for the manifest:
 - structure: API objects are walked; values of env vars, ConfigMap keys and object fields whose *names*
   say secret/token/password/key are masked, and the `last-applied-configuration` annotation is dropped;
 - text: every string (and every log) is searched for secret *shapes*: PEM private keys, JWTs (service
-  account tokens), bearer tokens, passwords in URLs, `password=...`-style assignments, BGP passwords,
-  WireGuard and IPsec keys.
+  account tokens), bearer tokens and Basic credentials, passwords in URLs, `password=...`-style assignments
+  (`AccountKey=` of cloud connection strings too), BGP passwords, WireGuard and IPsec keys.
 
 A name that ends in file/path/dir/name/ref (`ipsec-key-file`, `tokenPath`) is a reference, not a secret,
 and booleans and numbers are never masked: the diagnosis needs them.
@@ -138,7 +138,7 @@ def _looks_like_secret_token(v: str) -> bool:
 
 _KV_WORDS = (
     r"(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|"
-    r"client[_-]?key(?:[_-]?data)?|auth[_-]?key|credentials?|passphrase|psk)"
+    r"client[_-]?key(?:[_-]?data)?|auth[_-]?key|account[_-]?key|credentials?|passphrase|psk)"
 )
 
 # (rule, pattern, index of the group to mask (0 = whole match), optional guard on that group)
@@ -155,6 +155,7 @@ TEXT_RULES: list[TextRule] = [
     # part that makes it usable, is masked.
     ("jwt", re.compile(r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.)([A-Za-z0-9_-]*)"), 2, None),
     ("bearer-token", re.compile(r"(?i)\b(bearer)(\s+)([A-Za-z0-9\-._~+/]{8,}=*)"), 3, None),
+    ("basic-auth", re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+)([A-Za-z0-9+/]{8,}=*)"), 2, None),
     ("url-password", re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@\"'<>]+:)([^\s@/\"'<>]+)(@)"), 2, None),
     ("bgp-password", re.compile(r"(?i)(\bpassword\s+\")([^\"]+)(\")"), 2, None),
     (

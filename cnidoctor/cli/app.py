@@ -57,6 +57,8 @@ def main() -> None:
     """Console-script entry point: domain errors are one line and exit 2, bugs exit 1."""
     try:
         code = app(standalone_mode=False)
+        if code == 130:  # typer turns a KeyboardInterrupt inside a command into Exit(130)
+            print("error: interrupted", file=sys.stderr)
     except CnidoctorError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:

@@ -33,6 +33,10 @@ def collect_to(dest: Path, conn: Connection, options: CollectOptions, progress: 
     )
     collectors, load_errors = load_collectors()
     collectors += live_collectors(options)  # node state, only with --exec / --node-probe
+    if options.node_probe:  # SIGTERM/SIGHUP handlers can only be set here, in the main thread: probes are
+        from cnidoctor.collect.nodes.probe import install_cleanup  # created in workers
+
+        install_cleanup()
     try:
         runner = Runner(
             client,

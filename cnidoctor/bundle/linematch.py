@@ -468,20 +468,34 @@ def non_ascii_lines(block: bytes, piece: int = 1 << 16) -> Iterator[int]:
             start = end + 1
 
 
-def iter_blocks(stream: Any, size: int = BLOCK_BYTES) -> Iterator[bytes]:
-    """Blocks of whole lines (each ends with a newline, but possibly the last), read SIZE at a time."""
+def iter_blocks(stream: Any, size: int = BLOCK_BYTES, max_line: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """Blocks of whole lines (each ends with a newline, but possibly the last), read SIZE at a time.
+
+    A line longer than MAX_LINE (never less than SIZE) keeps only its first MAX_LINE bytes, so memory stays
+    bounded whatever the input (a 3 GiB log without a newline); `sources.iter_lines` cuts lines the same way.
+    """
+    max_line = max(max_line, size)  # a line inside one read is at most SIZE long and is never cut
     rest = b""
+    dropping = False  # inside the cut-off tail of an over-long line
     seekable = _seekable(stream)
     while True:
         data = stream.read(size)
         if not data:
             break
+        if dropping:
+            nl = data.find(b"\n")
+            if nl < 0:
+                continue
+            data, dropping = data[nl:], False
         cut = data.rfind(b"\n")
         if cut < 0:
             rest += data
+            if len(rest) > max_line:
+                rest, dropping = rest[:max_line], True
             continue
         if rest:
-            data, rest = rest + data, b""
+            first = data.find(b"\n")
+            data, rest = (rest + data[:first])[:max_line] + data[first:], b""
             cut = data.rfind(b"\n")
         if cut == len(data) - 1:
             yield data

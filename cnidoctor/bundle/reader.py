@@ -186,7 +186,10 @@ class Bundle:
             if self._real(path).endswith(".yaml") or head == b"---":
                 docs = [d for d in yaml.load_all(data, Loader=_NoAliasLoader) if d is not None]
                 return docs[0] if len(docs) == 1 else {"kind": "List", "items": docs}
-            return json.loads(data)
+            value = json.loads(data)
+            if value is None:
+                self.add_gap(self._real(path), "holds only `null`")
+            return value
         except (ValueError, yaml.YAMLError, RecursionError) as exc:
             first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
             self.add_gap(self._real(path), f"malformed: {first}")

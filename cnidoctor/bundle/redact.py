@@ -126,7 +126,7 @@ def value_may_be_secret(value: str) -> bool:
     v = value.strip().strip("\"'")
     if v.lower() in _BORING_VALUES or v.startswith(("<redacted", "$(", "${", "{{")):
         return False
-    return not re.fullmatch(r"[-+]?\d+(\.\d+)?[a-zA-Z]{0,2}", v)
+    return not re.fullmatch(r"[-+]?\d{1,7}(\.\d+)?[a-zA-Z]{0,2}", v)  # a long run of digits may be a PIN
 
 
 def _looks_like_secret_token(v: str) -> bool:
@@ -153,7 +153,7 @@ TEXT_RULES: list[TextRule] = [
     ("private-key", re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:[A-Za-z0-9+/=\s]|\\n|\\r)*"), 0, None),
     # A JWT keeps its header and claims (expiry, service account: what checks read); the signature, the
     # part that makes it usable, is masked.
-    ("jwt", re.compile(r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.)([A-Za-z0-9_-]*)"), 2, None),
+    ("jwt", re.compile(r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.)([A-Za-z0-9_-]+)"), 2, None),
     ("bearer-token", re.compile(r"(?i)\b(bearer)(\s+)([A-Za-z0-9\-._~+/]{8,}=*)"), 3, None),
     ("basic-auth", re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+)([A-Za-z0-9+/]{8,}=*)"), 2, None),
     ("url-password", re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@\"'<>]+:)([^\s@/\"'<>]+)(@)"), 2, None),

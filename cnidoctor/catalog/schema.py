@@ -157,7 +157,7 @@ def parse_check(doc: object, folder: Path) -> Check:
             )
         )
     applies = doc.get("applies_when") or ([] if cni == "generic" else [cni])
-    if not isinstance(applies, list) or not set(applies) <= CNIS:
+    if not isinstance(applies, list) or not all(isinstance(a, str) for a in applies) or not set(applies) <= CNIS:
         raise CatalogError(f"{where}: `applies_when` must list CNIs from {sorted(CNIS)}")
     priority = doc.get("priority", 0)
     if not isinstance(priority, int):

@@ -302,18 +302,38 @@ def peers_for(ctx: Context, local: str) -> tuple[str, list[Peer]]:
     return "", []
 
 
-def best_route(routes: tuple[Route, ...], cidr: Net) -> Route | None:
-    """The main-table route the kernel would use for the whole of CIDR (longest prefix covering it)."""
-    best: Route | None = None
+_ROUTE_INDEX: dict[int, tuple[tuple[Route, ...], dict[tuple[int, int, int], Route]]] = {}
+
+
+def _route_index(routes: tuple[Route, ...]) -> dict[tuple[int, int, int], Route]:
+    """Main-table routes by (version, network address, prefix length), the first of equal ones kept."""
+    cached = _ROUTE_INDEX.get(id(routes))
+    if cached is not None and cached[0] is routes:
+        return cached[1]
+    index: dict[tuple[int, int, int], Route] = {}
     for r in routes:
         if r.table != "main" or r.type not in ("unicast", *DROP_TYPES):
             continue
         net = r.network
-        if net is None or net.version != cidr.version or not cidr.subnet_of(net):  # type: ignore[arg-type]
-            continue
-        if best is None or net.prefixlen > best.network.prefixlen:  # type: ignore[union-attr]
-            best = r
-    return best
+        if net is not None:
+            index.setdefault((net.version, int(net.network_address), net.prefixlen), r)
+    if len(_ROUTE_INDEX) > 256:
+        _ROUTE_INDEX.clear()
+    _ROUTE_INDEX[id(routes)] = (routes, index)
+    return index
+
+
+def best_route(routes: tuple[Route, ...], cidr: Net) -> Route | None:
+    """The main-table route the kernel would use for the whole of CIDR (longest prefix covering it)."""
+    index = _route_index(routes)
+    bits = cidr.max_prefixlen
+    addr = int(cidr.network_address)
+    for plen in range(cidr.prefixlen, -1, -1):  # a hash lookup per prefix length, not a scan of every route
+        mask = ((1 << plen) - 1) << (bits - plen) if plen else 0
+        r = index.get((cidr.version, addr & mask, plen))
+        if r is not None:
+            return r
+    return None
 
 
 def route_problems(ctx: Context, node: str) -> tuple[str, list[Problem]] | None:

@@ -5,6 +5,7 @@ Nothing here raises on damaged content: a malformed file becomes a gap and reads
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections import defaultdict
@@ -186,7 +187,13 @@ class Bundle:
             if self._real(path).endswith(".yaml") or head == b"---":
                 docs = [d for d in yaml.load_all(data, Loader=_NoAliasLoader) if d is not None]
                 return docs[0] if len(docs) == 1 else {"kind": "List", "items": docs}
-            value = json.loads(data)
+            gc_was = gc.isenabled()
+            gc.disable()  # a big list is millions of objects: each collection would walk them all
+            try:
+                value = json.loads(data)
+            finally:
+                if gc_was:
+                    gc.enable()
             if value is None:
                 self.add_gap(self._real(path), "holds only `null`")
             return value

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cnidoctor.cli.common import FailOn, OutputFormat, emit, exit_code, split_ids
+
+FAST_EXIT_AFTER = 2.0  # seconds of analysis after which the process exits without freeing its objects
 
 
 def analyze(
@@ -30,14 +34,26 @@ def analyze(
         list[Path] | None, typer.Option("--checks-dir", help="Extra folder of checks (repeatable).")
     ] = None,
     width: Annotated[int | None, typer.Option(help="Terminal report width.", hidden=True)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Diagnose a bundle offline and print the report."""
     from cnidoctor.bundle.reader import Bundle
     from cnidoctor.catalog.loader import load_catalog
     from cnidoctor.diagnose.engine import diagnose, select_checks
+    from cnidoctor.progress import progress_for
 
     catalog = select_checks(load_catalog(checks_dir), split_ids(select), split_ids(ignore))
     bundle = Bundle.open(paths)
-    result = diagnose(bundle, catalog)
+    progress = progress_for(quiet)
+    try:
+        result = diagnose(bundle, catalog, progress)
+    finally:
+        progress.finish()
     emit(result, format, output, width)
-    raise typer.Exit(int(exit_code(result, fail_on)))
+    code = int(exit_code(result, fail_on))
+    if result.elapsed > FAST_EXIT_AFTER and sys.stdout is sys.__stdout__:
+        # a big analysis holds millions of objects: freeing them one by one at exit takes seconds
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise typer.Exit(code)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from cnidoctor.parse._json import Obj, load_items
@@ -43,9 +44,10 @@ class Route:
     nexthops: tuple[Nexthop, ...]
     line: int
 
-    @property
+    @cached_property
     def network(self) -> IpNetwork | None:
-        """The destination as a network (`default` is 0.0.0.0/0 or ::/0); None if it is not an address."""
+        """The destination as a network (`default` is 0.0.0.0/0 or ::/0); None if it is not an address.
+        Parsed once per route (route checks ask for it once per remote node)."""
         dst = self.dst
         if dst == "default":
             dst = "::/0" if self.family == "inet6" else "0.0.0.0/0"

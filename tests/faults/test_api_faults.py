@@ -192,20 +192,25 @@ def test_latency_everywhere_ends_at_the_deadline(tmp_path: Path, baseline: Scan)
     assert s.findings <= baseline.findings
 
 
-@pytest.mark.parametrize("resource", ["pods", "events", "nodes"])
-def test_connection_reset_in_the_middle_of_a_paginated_list(tmp_path: Path, baseline: Scan, resource: str) -> None:
-    s = scan(tmp_path, f"reset:{resource}", page_size_cap=2)
-    assert_sound(s, baseline)
-    assert s.result.gaps == [] and s.findings == baseline.findings
-    assert any(r.resource == resource and r.query.get("continue") for r in s.requests)
+PAGED = ("pods", "events", "nodes")  # lists of more than one page at two items a page
 
 
-@pytest.mark.parametrize("resource", ["pods", "events", "nodes"])
-def test_expired_continue_token_restarts_the_list(tmp_path: Path, baseline: Scan, resource: str) -> None:
-    s = scan(tmp_path, f"410:{resource}", page_size_cap=2)
+def test_connection_reset_in_the_middle_of_a_paginated_list(tmp_path: Path, baseline: Scan) -> None:
+    s = scan(tmp_path, *(f"reset:{r}" for r in PAGED), page_size_cap=2)
     assert_sound(s, baseline)
     assert s.result.gaps == [] and s.findings == baseline.findings
-    assert any(r.resource == resource and r.status == 410 for r in s.requests)
+    for resource in PAGED:  # the reset page was asked again
+        pages = [r.query["continue"] for r in s.requests if r.resource == resource and r.query.get("continue")]
+        assert len(pages) == len(set(pages)) + 1, resource
+
+
+def test_expired_continue_token_restarts_the_list(tmp_path: Path, baseline: Scan) -> None:
+    s = scan(tmp_path, *(f"410:{r}" for r in PAGED), page_size_cap=2)
+    assert_sound(s, baseline)
+    assert s.result.gaps == [] and s.findings == baseline.findings
+    for resource in PAGED:  # answered 410 once, then listed again from the start
+        assert any(r.resource == resource and r.status == 410 for r in s.requests), resource
+        assert sum(1 for r in s.requests if r.resource == resource and not r.query.get("continue")) == 2, resource
 
 
 # -- the real command in a subprocess ---------------------------------------------------------------
@@ -264,9 +269,8 @@ def test_scan_exit_code_follows_findings_under_a_fault(tmp_path: Path, baseline:
     assert elapsed < DEADLINE + 30
 
 
-@pytest.mark.parametrize("after", [5, 30])
-def test_api_server_going_away_mid_scan(tmp_path: Path, baseline: Scan, after: int) -> None:
-    """The API server process is killed after AFTER requests: the scan ends, with gaps, by its deadline."""
+def _killed_after(tmp_path: Path, after: int) -> tuple[subprocess.CompletedProcess, dict, float, bool]:
+    """`cnidoctor scan` against a `cnidoctor serve` process that is killed after AFTER requests."""
     server, config = _serve(tmp_path)
     assert server.stderr is not None
     seen = threading.Event()
@@ -290,7 +294,25 @@ def test_api_server_going_away_mid_scan(tmp_path: Path, baseline: Scan, after: i
         server.wait(timeout=10)
     with _TOTALS_LOCK:
         TOTALS["faults"] += 1
-    assert seen.is_set(), "the scan ended before the server was killed"
+    return proc, report, elapsed, seen.is_set()
+
+
+KILL_AFTER = (5, 30)  # during discovery; during the lists and logs
+
+
+@pytest.fixture(scope="module")
+def killed(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple]:
+    """Both kills at once (each its own server and scan process)."""
+    with ThreadPoolExecutor(max_workers=len(KILL_AFTER)) as pool:
+        futures = {n: pool.submit(_killed_after, tmp_path_factory.mktemp(f"killed-{n}"), n) for n in KILL_AFTER}
+    return {n: f.result() for n, f in futures.items()}
+
+
+@pytest.mark.parametrize("after", KILL_AFTER)
+def test_api_server_going_away_mid_scan(killed: dict[int, tuple], baseline: Scan, after: int) -> None:
+    """The API server process is killed after AFTER requests: the scan ends, with gaps, by its deadline."""
+    proc, report, elapsed, seen = killed[after]
+    assert seen, "the scan ended before the server was killed"
     assert "Traceback" not in proc.stderr, proc.stderr
     assert elapsed < DEADLINE + 30, f"{elapsed:.1f}s"
     if proc.returncode == 2:  # nothing could be collected at all: one clear line

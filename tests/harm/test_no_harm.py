@@ -202,10 +202,10 @@ def test_probe_pods_are_deleted_at_the_global_timeout(tmp_path: Path) -> None:
         config = c.kubeconfig(tmp_path)
         args = ["scan", "--kubeconfig", str(config), "--node-probe", "busybox:1.36", "-q", "-f", "json"]
         started = time.monotonic()
-        code, err = finish(cnidoctor(*args, "-o", str(tmp_path / "r.json"), "--timeout", "8s", cwd=tmp_path))
+        code, err = finish(cnidoctor(*args, "-o", str(tmp_path / "r.json"), "--timeout", "5s", cwd=tmp_path))
         elapsed = time.monotonic() - started
     assert code in (0, 3, 4), err
-    assert elapsed < 8 + 30, f"{elapsed:.0f}s"
+    assert elapsed < 5 + 30, f"{elapsed:.0f}s"
     assert_probe_pods_marked(c)
     assert_all_deleted(c)
 

@@ -43,7 +43,7 @@ def _snapshot(root: Path) -> dict[str, tuple]:
 
 def _jobs(case: Case, inputs: list[Path], where: Path, captured: Path) -> list[dict]:
     jobs = []
-    for fmt in case.formats:
+    for fmt in case.runs:
         args = ["analyze", *map(str, inputs), "-f", fmt]
         if fmt == "json":
             args += ["-o", str(where / "out" / "report.json")]
@@ -56,7 +56,7 @@ def _jobs(case: Case, inputs: list[Path], where: Path, captured: Path) -> list[d
                 "stderr": str(captured / f"{case.name}.{fmt}.stderr"),
                 "env": {"HOME": str(where / "home"), "TMPDIR": str(where / "tmp")},
                 "timeout": TIMEOUT,
-                "mem": MEM,
+                "mem": case.mem,
             }
         )
     return jobs
@@ -101,7 +101,7 @@ def _check_run(case: Case, fmt: str, r: dict, root: Path) -> None:
     assert r["signal"] is None, f"{where}: killed by signal {r['signal']}"
     assert "Traceback" not in r["stderr"], f"{where}: traceback\n{r['stderr'][-3000:]}"
     assert r["exit"] not in (1, 99), f"{where}: internal error: {r['stderr'][-1500:]}"
-    assert r["maxrss_kib"] * 1024 < MEM, f"{where}: peak RSS {r['maxrss_kib']} KiB"
+    assert r["maxrss_kib"] * 1024 < case.mem, f"{where}: peak RSS {r['maxrss_kib']} KiB"
     report = root / case.name / "out" / "report.json"
     if isinstance(case.expect, Refused):
         lines = r["stderr"].strip().splitlines()
@@ -138,14 +138,14 @@ def _check_run(case: Case, fmt: str, r: dict, root: Path) -> None:
 @pytest.mark.parametrize("name", [c.name for c in CORPUS])
 def test_hostile_input(corpus_runs: dict, name: str) -> None:
     case = BY_NAME[name]
-    for fmt in case.formats:
+    for fmt in case.runs:
         _check_run(case, fmt, corpus_runs["results"][f"{name}:{fmt}"], corpus_runs["root"])
 
 
 def test_nothing_written_outside_the_report(corpus_runs: dict) -> None:
     before, after = corpus_runs["before"], corpus_runs["after"]
     added = sorted(set(after) - set(before))
-    allowed = {f"{c.name}/out/report.json" for c in CORPUS if isinstance(c.expect, Finished) and "json" in c.formats}
+    allowed = {f"{c.name}/out/report.json" for c in CORPUS if isinstance(c.expect, Finished) and "json" in c.runs}
     assert set(added) <= allowed, f"written outside the report: {sorted(set(added) - allowed)}"
     assert not set(before) - set(after), f"removed: {sorted(set(before) - set(after))}"
     changed = [p for p in before if p in after and before[p] != after[p] and not p.endswith(("/out", "/cwd"))]

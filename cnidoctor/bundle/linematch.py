@@ -326,11 +326,15 @@ class LineMatcher:
         self._hs_db: Any = None
         self._hs_ids: list[int] = []  # pattern indices the hyperscan database covers
         self._hs_tried = False
+        self._bytes = 0  # input seen so far
 
     def engine_for(self, size: int) -> str:
+        """The engine for an input of SIZE bytes: hyperscan once this matcher has seen enough bytes."""
         if self._engine:
             return self._engine
-        return "hyperscan" if _hs is not None and size >= HYPERSCAN_MIN_BYTES else "literals"
+        self._bytes += size
+        big = size >= HYPERSCAN_MIN_BYTES or self._bytes >= HYPERSCAN_MIN_BYTES or self._hs_db is not None
+        return "hyperscan" if _hs is not None and big else "literals"
 
     # hyperscan ------------------------------------------------------------------------------------
     def _database(self) -> Any:

@@ -102,9 +102,22 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             if ip:
                 node_ips.append((obj_name(n), ip, a.get("type")))
     covered: set[str] = set()
-    for r in sorted(pods, key=lambda r: r.allocated):  # pools first, then the nodes' own ranges
-        inside = [(n, ip, t) for n, ip, t in node_ips
-                  if ip.version == r.net.version and ip in r.net and str(ip) not in covered]
+    ranked = sorted(pods, key=lambda r: r.allocated)  # pools first, then the nodes' own ranges
+    # node addresses per range by a hash lookup per prefix length (not every address against every range)
+    by_net: dict[tuple[int, int, int], list[int]] = {}
+    for k, r in enumerate(ranked):
+        by_net.setdefault((r.net.version, int(r.net.network_address), r.net.prefixlen), []).append(k)
+    lengths = {(v, plen) for v, _, plen in by_net}
+    found: dict[int, list] = {}
+    for n, ip, t in node_ips:
+        for v, plen in lengths:
+            if v == ip.version:
+                bits = ip.max_prefixlen
+                key = (v, int(ip) & (((1 << plen) - 1) << (bits - plen)), plen)
+                for k in by_net.get(key, ()):
+                    found.setdefault(k, []).append((n, ip, t))
+    for k, r in enumerate(ranked):
+        inside = [(n, ip, t) for n, ip, t in found.get(k, []) if str(ip) not in covered]
         if not inside:
             continue
         covered |= {str(ip) for _, ip, _ in inside}

@@ -29,8 +29,9 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _global(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
-                                 callback=_print_version),
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+    ),
 ) -> None:
     """Diagnose broken Kubernetes pod networking: what is broken, why, and what to type to fix it."""
 

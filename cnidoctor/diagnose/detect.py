@@ -58,15 +58,7 @@ def _deployed(ctx: Context) -> set[str]:
     found: set[str] = set()
     workloads = ctx.daemonsets + ctx.deployments
     for obj in workloads:
-        text = (
-            obj_name(obj)
-            + " "
-            + " ".join(
-                str(c.get("image", ""))
-                for c in _containers(obj)
-                if isinstance(c, dict)
-            )
-        )
+        text = obj_name(obj) + " " + " ".join(str(c.get("image", "")) for c in _containers(obj) if isinstance(c, dict))
         found |= {cni for cni, rx in _SIGNS.items() if rx.search(text)}
     if not workloads:
         for pod in ctx.pods:

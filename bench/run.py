@@ -315,7 +315,7 @@ def bench_live(a: argparse.Namespace) -> list[Row]:
 
 def bench_bundle_size(a: argparse.Namespace) -> list[Row]:
     rows = []
-    for nodes, logs in ((20, "1GiB"), (200 if a.quick else 1000, "")):
+    for nodes, logs in ((20, "200MiB"), (200 if a.quick else 1000, "")):
         extra = ["--log-bytes", logs] if logs else []
         path = bundle(
             a.work,

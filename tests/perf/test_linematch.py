@@ -253,3 +253,21 @@ def test_nodes_said_ascii_only_match_no_other_character():
         assert not any(rx.fullmatch(chr(c)) for c in range(0x80, 0x110000) if not 0xD800 <= c < 0xE000), pattern
         checked += 1
     assert checked >= 5
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_scan_log_from_a_tar_archive(tmp_path, monkeypatch, engine):
+    """Archive members are read without seeking back; same lines as the directory form."""
+    import tarfile
+
+    monkeypatch.setattr(linematch, "BLOCK_BYTES", 64)
+    src = tmp_path / "dir"
+    files = _files(LINES * 4)
+    files["cluster/ns/big/agent.log"] = ("x" * 3000 + "\n").encode() * 400 + b"foo\n"  # over the 1 MiB in-memory cut
+    bundle = _bundle(src, files)
+    archive = tmp_path / "b.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(src, arcname="bundle")
+    patterns = [re.compile(p) for p in TRICKY_PATTERNS]
+    packed = Bundle.open([archive])
+    assert _fast(packed, patterns, engine) == _reference(bundle, patterns)

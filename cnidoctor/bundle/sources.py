@@ -148,9 +148,11 @@ class TarSource(Source):
     def _scan(self) -> dict[str, tarfile.TarInfo]:
         members: dict[str, tarfile.TarInfo] = {}
         total = preloaded = 0
+        complete = True
         for count, m in enumerate(self._tar):
             if count >= MAX_ARCHIVE_MEMBERS:
                 self.gaps.append(Gap(self.name, f"more than {MAX_ARCHIVE_MEMBERS} members; rest skipped"))
+                complete = False
                 break
             if m.isdir():
                 continue
@@ -174,17 +176,31 @@ class TarSource(Source):
                 f = self._tar.extractfile(m)
                 self._data[name] = f.read() if f else b""
                 preloaded += m.size
-        self._check_integrity()
+        if complete:
+            self._check_integrity(len(members))
         return members
 
-    def _check_integrity(self) -> None:
-        """Read the compressed stream to its end so its checksum is verified; damage becomes a gap."""
+    def _check_integrity(self, listed: int) -> None:
+        """Read the stream to its end: a bad checksum, or data after where the listing stopped, is a gap.
+
+        tarfile ends the listing silently at the first unreadable header after the first member, so
+        anything but zero padding left behind means members were lost.
+        """
         stream = self._tar.fileobj
+        trailing = False
         try:
-            while stream is not None and stream.read(1 << 20):
-                pass
+            while stream is not None and (chunk := stream.read(1 << 20)):
+                trailing = trailing or bool(chunk.strip(b"\0"))
         except (OSError, EOFError, zlib.error, _XzError) as exc:
             self.gaps.append(Gap(self.name, f"archive integrity check failed ({_short(exc)}); contents may be damaged"))
+            return
+        if trailing:
+            self.gaps.append(
+                Gap(
+                    self.name,
+                    f"archive listing stopped at an unreadable header after {listed} files; the rest is lost",
+                )
+            )
 
     def paths(self) -> list[str]:
         return list(self._members)

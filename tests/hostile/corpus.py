@@ -70,9 +70,15 @@ def copy_base(dest: Path) -> Path:
     return dest
 
 
+def _normalised(ti: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Owner and time fixed, so an archive's bytes (and where a flipped byte lands) match on every clone."""
+    ti.mtime, ti.uid, ti.gid, ti.uname, ti.gname = 0, 0, 0, "", ""
+    return ti
+
+
 def tar_dir(src: Path, dest: Path, mode: str = "w:gz", top: str = "bundle") -> Path:
     with tarfile.open(dest, mode) as tar:
-        tar.add(src, arcname=top)
+        tar.add(src, arcname=top, filter=_normalised)
     return dest
 
 
@@ -343,6 +349,19 @@ def _plain_tar_truncated(where: Path) -> list[Path]:
     return [where / "cut.tar"]
 
 
+def _plain_tar_bad_header(where: Path) -> list[Path]:
+    """One header 3/4 into a plain tar overwritten: tarfile ends its listing there without a word."""
+    full = tar_dir(BASE, where / "full.tar", mode="w")
+    with tarfile.open(full) as tar:
+        offsets = [m.offset for m in tar.getmembers() if m.isfile()]
+    data = bytearray(full.read_bytes())
+    full.unlink()
+    at = offsets[len(offsets) * 3 // 4]
+    data[at : at + tarfile.BLOCKSIZE] = b"\xa5" * tarfile.BLOCKSIZE
+    (where / "bad-header.tar").write_bytes(bytes(data))
+    return [where / "bad-header.tar"]
+
+
 def _enormous_pods(t: ChainedTgz) -> None:
     """300 MiB of real-looking pods: `{"items": [` + 300 chunks of 1 MiB of items + `{}]}`."""
     item = json.dumps(pod("web", "default", spec={"nodeName": "node-1", "containers": [{"name": "c", "image": "i"}]}))
@@ -594,6 +613,12 @@ _DIRECT = [
         "only the gzip CRC trailer is wrong",
     ),
     Case("tar-truncated-plain", _plain_tar_truncated, Refused("not a readable tar archive"), "an uncompressed tar cut"),
+    Case(
+        "tar-bad-header-mid",
+        _plain_tar_bad_header,
+        Finished(gaps=(("bad-header.tar", "listing stopped at an unreadable header"),)),
+        "a garbage member header 3/4 into a plain tar: the members after it are reported lost",
+    ),
     Case("zip-archive", _zip, Refused("zip archives are not supported"), "a .zip of a good bundle"),
     Case("empty-archive", _empty_tgz, Refused("holds no files"), "a valid .tar.gz with no members"),
     Case("archive-only-folders", _dirs_only_tgz, Refused("holds no files"), "folders and no files"),

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from cnidoctor.bundle import layout, linematch
+from cnidoctor.bundle.compact import Sharer
 from cnidoctor.bundle.linematch import ALL, LineMatcher, iter_blocks
 from cnidoctor.bundle.sources import Source, iter_lines, open_source
 from cnidoctor.model import Gap
@@ -111,6 +112,8 @@ class Bundle:
                 self._yaml_alias = getattr(self, "_yaml_alias", {})
                 self._yaml_alias[alias] = p
         self._json_cache: dict[str, object] = {}
+        self._items_cache: dict[str, list[dict]] = {}
+        self._sharer = Sharer()  # equal parts of all JSON files kept once; checks never modify them
         self._gap_paths: set[str] = set()
         self.gaps.extend(misplaced(list(self._owner)))
         self._grep: dict[tuple[str, int], LineMatcher] = {}
@@ -190,7 +193,7 @@ class Bundle:
             gc_was = gc.isenabled()
             gc.disable()  # a big list is millions of objects: each collection would walk them all
             try:
-                value = json.loads(data)
+                value = self._sharer.share(json.loads(data))
             finally:
                 if gc_was:
                     gc.enable()
@@ -206,7 +209,13 @@ class Bundle:
 
     # -- Kubernetes lists -------------------------------------------------------------------------
     def items(self, path: str) -> list[dict]:
-        """Items of a List file; items lacking `kind` get it from the list kind."""
+        """Items of a List file (cached); an item lacking `kind` is copied with the list's kind added."""
+        cached = self._items_cache.get(path)
+        if cached is None:
+            cached = self._items_cache[path] = self._items(path)
+        return cached
+
+    def _items(self, path: str) -> list[dict]:
         doc = self.json(path)
         if doc is None:
             return []
@@ -227,7 +236,7 @@ class Bundle:
                 bad += 1
                 continue
             if item_kind and "kind" not in item:
-                item["kind"] = item_kind
+                item = {**item, "kind": item_kind}
             out.append(item)
         if bad:
             self.add_gap(path, f"{bad} list item(s) are not objects; ignored")

@@ -36,3 +36,7 @@ class CatalogError(CnidoctorError):
 
 class UsageError(CnidoctorError):
     """Bad command-line usage."""
+
+
+class NothingCollected(CnidoctorError):
+    """A live collection got no API object and no node state: no verdict can be given."""

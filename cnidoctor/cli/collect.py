@@ -27,6 +27,7 @@ from cnidoctor.cli.live import (
     default_output,
     human_size,
     installed_catalog_scopes,
+    require_evidence,
 )
 
 
@@ -56,6 +57,7 @@ def collect(
     quiet: QuietOpt = False,
 ) -> None:
     """Collect a support bundle (API objects, CNI resources, agent logs; secrets redacted)."""
+    from cnidoctor.bundle.reader import Bundle
     from cnidoctor.collect.live import collect_to
     from cnidoctor.collect.progress import Progress
 
@@ -87,3 +89,4 @@ def collect(
             f"analyse with: cnidoctor analyze {result.path}",
             err=True,
         )
+    require_evidence(Bundle.open([result.path]), result.gaps, (result.manifest.get("cluster") or {}).get("server"))

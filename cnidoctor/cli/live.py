@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cnidoctor.errors import UsageError
+from cnidoctor.errors import NothingCollected, UsageError
+
+if TYPE_CHECKING:
+    from cnidoctor.bundle.reader import Bundle
 
 KubeconfigOpt = Annotated[
     str | None, typer.Option("--kubeconfig", help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster).")
@@ -171,3 +174,17 @@ def installed_catalog_scopes() -> list:
         return catalog_log_scopes(load_catalog())
     except CatalogError:
         return []
+
+
+def require_evidence(bundle: Bundle, gaps: list, server: str | None) -> None:
+    """Raise NothingCollected when a collection got no API object, log or node state (exit 2, not 'healthy')."""
+    for path in bundle.paths():
+        if path.startswith("nodes/") or (path.startswith("cluster/") and not path.endswith(".json")):
+            return
+        if path.startswith("cluster/") and bundle.items(path):
+            return
+    first = f"; first: {gaps[0].path}: {gaps[0].reason}" if gaps else ""
+    raise NothingCollected(
+        f"nothing was collected from {server or 'the cluster'} ({len(gaps)} gap(s){first})",
+        hint="the report and the bundle's manifest list every gap; check the RBAC rules in deploy/rbac.yaml",
+    )

@@ -28,6 +28,7 @@ from cnidoctor.cli.live import (
     WorkersOpt,
     catalog_log_scopes,
     collect_settings,
+    require_evidence,
 )
 
 
@@ -116,6 +117,7 @@ def scan(
         if save_bundle is not None:
             progress.message(f"bundle saved to {result.path}")
         emit(diagnosis, format, output, width)
+        require_evidence(bundle, result.gaps, cluster.get("server"))
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

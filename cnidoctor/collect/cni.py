@@ -67,14 +67,18 @@ class ConfigMapsCollector:
         pairs = self.wanted(session)
         self._order = [n for _, n in pairs]
         self._found: dict[str, list[dict]] = {ns: [] for ns, _ in pairs}
+        self._answered: set[str] = set()  # namespaces where at least one get was answered
 
         def one(ns: str, name: str):  # noqa: ANN202
             def run(client: KubeClient) -> None:
                 try:
                     cm = trim(client.get_configmap(ns, name))
                 except NotFound:
+                    with session._lock:
+                        self._answered.add(ns)
                     return  # absent is an answer, not a gap
                 with session._lock:
+                    self._answered.add(ns)
                     self._found[ns].append(cm)
                     session.objects.setdefault("configmaps", []).append(cm)
 
@@ -91,9 +95,12 @@ class ConfigMapsCollector:
         ]
 
     def finish(self, session: Session) -> None:
-        """Write one ConfigMapList per namespace asked (empty when none of its names exist)."""
+        """One ConfigMapList per namespace asked (empty when none of its names exist); none where every get
+        failed, so a forbidden namespace is a gap and never reads as 'no ConfigMaps'."""
         rank = {n: i for i, n in enumerate(self._order)}
         for ns, items in self._found.items():
+            if ns not in self._answered:
+                continue
             items = sorted(items, key=lambda c: rank.get(str((c.get("metadata") or {}).get("name")), 0))
             session.write_json(
                 layout.namespaced_list(ns, "configmaps"),

@@ -212,3 +212,23 @@ def test_analyze_and_help_never_import_the_kubernetes_client():
             [sys.executable, "-c", probe, *args], cwd=ROOT, capture_output=True, text=True, timeout=120
         )
         assert proc.stderr.strip().endswith("KUBERNETES=[]"), (args, proc.stderr[-500:])
+
+
+@pytest.mark.parametrize("command", ["scan", "collect"])
+def test_a_collection_that_got_nothing_is_exit_2_not_healthy(command, tmp_path, run_cli):
+    """Every request forbidden: the report (scan) or bundle (collect) lists the gaps, and the exit says so."""
+    with served(FIXTURE, rules=[]) as server:
+        out_path = tmp_path / "x.tar.gz"
+        args = ["-o", str(out_path)] if command == "collect" else ["-f", "json"]
+        code, out, err = run_cli(command, *args, "--kubeconfig", str(kubeconfig(server, tmp_path)), "--quiet")
+    assert code == 2
+    line = one_error_line(err)
+    assert line.startswith(f"error: nothing was collected from {server.url} (")
+    assert "forbidden" in line
+    if command == "scan":
+        report = json.loads(out)
+        assert report["findings"] == [] and len(report["gaps"]) >= 5
+    else:
+        written = Bundle.open([out_path]).paths()
+        assert out_path.is_file() and "manifest.json" in written
+        assert not [p for p in written if p.startswith(("cluster/", "nodes/"))], "a forbidden list was written"

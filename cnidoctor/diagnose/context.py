@@ -14,9 +14,34 @@ from cnidoctor.model import Evidence
 T = TypeVar("T")
 
 
+def dict_at(obj: object, *keys: str) -> dict:
+    """The JSON object at OBJ[key][key]...; {} when a step is missing or of another type (a list, a string)."""
+    for key in keys:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj if isinstance(obj, dict) else {}
+
+
+def list_at(obj: object, *keys: str) -> list:
+    """The list at OBJ[key][key]...; [] when a step is missing or of another type."""
+    for key in keys:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj if isinstance(obj, list) else []
+
+
+def dicts_at(obj: object, *keys: str) -> list[dict]:
+    """The JSON objects in the list at OBJ[key][key]... (`containers`, `conditions`, ...); items of another type
+    are skipped, so the well-formed ones are still read."""
+    return [item for item in list_at(obj, *keys) if isinstance(item, dict)]
+
+
+def str_at(obj: object, *keys: str) -> str | None:
+    """The string at OBJ[key][key]...; None when a step is missing or of another type."""
+    value = dict_at(obj, *keys[:-1]).get(keys[-1]) if keys else obj
+    return value if isinstance(value, str) else None
+
+
 def meta(obj: dict) -> dict:
-    m = obj.get("metadata")
-    return m if isinstance(m, dict) else {}
+    return dict_at(obj, "metadata")
 
 
 def obj_name(obj: dict) -> str:
@@ -127,24 +152,22 @@ class Context:
         return self.pod_index.get((namespace, name))
 
     def pod_node(self, namespace: str, name: str) -> str | None:
-        p = self.pod(namespace, name)
-        node = (p or {}).get("spec", {}).get("nodeName") if p else None
-        return node if isinstance(node, str) else None
+        return str_at(self.pod(namespace, name), "spec", "nodeName")
 
     @cached_property
     def pods_by_node(self) -> dict[str, list[dict]]:
         out: dict[str, list[dict]] = defaultdict(list)
         for p in self.pods:
-            node = (p.get("spec") or {}).get("nodeName")
-            if isinstance(node, str):
+            node = str_at(p, "spec", "nodeName")
+            if node is not None:
                 out[node].append(p)
         return out
 
     def owner_name(self, obj: dict) -> str | None:
         """Name of the controller owning OBJ (DaemonSet, ReplicaSet...)."""
-        for ref in meta(obj).get("ownerReferences") or []:
-            if isinstance(ref, dict) and ref.get("controller", True):
-                return ref.get("name")
+        for ref in dicts_at(obj, "metadata", "ownerReferences"):
+            if ref.get("controller", True):
+                return str_at(ref, "name")
         return None
 
     def pods_of_daemonset(self, namespace: str, name: str) -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.diagnose.context import Context, dict_at, meta, obj_name
 
 _SIGNS = {
     "calico": re.compile(r"calico|projectcalico|tigera", re.I),
@@ -74,7 +74,7 @@ def _deployed(ctx: Context) -> set[str]:
             if fname.endswith(suffixes) and ctx.bundle.size(path) > 0 and ctx.bundle.items(path):
                 found.add(cni)
     for node in ctx.nodes:
-        for key in meta(node).get("annotations") or {}:
+        for key in dict_at(node, "metadata", "annotations"):
             for cni, prefix in _ANNOTATION_PREFIX.items():
                 if str(key).startswith(prefix):
                     found.add(cni)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnidoctor.bundle import layout
-from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.diagnose.context import Context, dict_at, dicts_at, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 
 from .._lib import flannel_lib as fl
@@ -22,17 +22,17 @@ def _tolerates(tolerations: list[dict], taint: dict) -> bool:
 
 def _why_not_scheduled(ds: dict, node: dict) -> tuple[str | None, dict[str, str]]:
     """The DaemonSet constraint that keeps its pod off NODE, if the objects show one."""
-    spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
-    tolerations = [t for t in spec.get("tolerations") or [] if isinstance(t, dict)]
-    for taint in (node.get("spec") or {}).get("taints") or []:
+    spec = dict_at(ds, "spec", "template", "spec")
+    tolerations = dicts_at(spec, "tolerations")
+    for taint in dicts_at(node, "spec", "taints"):
         if taint.get("effect") in ("NoSchedule", "NoExecute") and not _tolerates(tolerations, taint):
             text = f"{taint.get('key')}{'=' + str(taint['value']) if taint.get('value') else ''}:{taint.get('effect')}"
             return (
                 f"node taint {text} is not tolerated by DaemonSet {obj_name(ds)}",
                 {"taint_key": str(taint.get("key")), "taint_effect": str(taint.get("effect"))},
             )
-    labels = meta(node).get("labels") or {}
-    for key, value in (spec.get("nodeSelector") or {}).items():
+    labels = dict_at(node, "metadata", "labels")
+    for key, value in dict_at(spec, "nodeSelector").items():
         if labels.get(key) != value:
             return f"DaemonSet {obj_name(ds)} nodeSelector {key}={value} does not match the node", {}
     return None, {}
@@ -48,7 +48,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     for node, evidence in sorted(fl.subnet_env_failures(ctx).items()):
         if fl.flannel_pod_on(ctx, node) is not None or node not in ctx.node_by_name:
             continue
-        status = ds.get("status") or {}
+        status = dict_at(ds, "status")
         evidence = [
             *evidence[:3],
             Evidence(

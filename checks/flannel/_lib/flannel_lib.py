@@ -14,7 +14,7 @@ from weakref import WeakKeyDictionary
 
 from cnidoctor.bundle import layout
 from cnidoctor.bundle.reader import LogLine, LogRef
-from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.diagnose.context import Context, dict_at, dicts_at, list_at, meta, obj_name, str_at
 from cnidoctor.diagnose.logscan import scope_flags, strip_groups
 from cnidoctor.model import Evidence
 
@@ -29,8 +29,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 # -- where flannel runs ---------------------------------------------------------------------------
-def _containers(pod_spec: dict) -> list[dict]:
-    return [c for c in (pod_spec.get("containers") or []) if isinstance(c, dict)]
+def _containers(pod_spec: object) -> list[dict]:
+    return dicts_at(pod_spec, "containers")
 
 
 def is_flannel_container(c: dict) -> bool:
@@ -41,14 +41,13 @@ def flannel_daemonsets(ctx: Context) -> list[dict]:
     """DaemonSets running flanneld (kube-flannel-ds, canal, rke2-canal, ...)."""
     out = []
     for ds in ctx.daemonsets:
-        spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
-        if any(is_flannel_container(c) for c in _containers(spec)):
+        if any(is_flannel_container(c) for c in _containers(dict_at(ds, "spec", "template", "spec"))):
             out.append(ds)
     return out
 
 
 def is_flannel_pod(ctx: Context, pod: dict) -> bool:
-    if any(is_flannel_container(c) for c in _containers(pod.get("spec") or {})):
+    if any(is_flannel_container(c) for c in _containers(dict_at(pod, "spec"))):
         return True
     owner = ctx.owner_name(pod) or ""
     return bool(FLANNEL_NAME.match(owner) or FLANNEL_NAME.match(obj_name(pod)))
@@ -66,15 +65,14 @@ def flannel_pod_on(ctx: Context, node: str) -> dict | None:
 
 
 def flannel_container_name(pod: dict) -> str:
-    for c in _containers(pod.get("spec") or {}):
+    for c in _containers(dict_at(pod, "spec")):
         if is_flannel_container(c):
             return str(c.get("name"))
     return "kube-flannel"
 
 
 def pod_ready(pod: dict) -> bool:
-    conds = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds if isinstance(c, dict))
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in dicts_at(pod, "status", "conditions"))
 
 
 def pod_ref(pod: dict) -> str:
@@ -203,9 +201,9 @@ def uses_kube_subnet_manager(ctx: Context) -> bool | None:
     flags = [
         str(a)
         for ds in flannel_daemonsets(ctx)
-        for c in _containers(((ds.get("spec") or {}).get("template") or {}).get("spec") or {})
+        for c in _containers(dict_at(ds, "spec", "template", "spec"))
         if is_flannel_container(c)
-        for a in (c.get("command") or []) + (c.get("args") or [])
+        for a in list_at(c, "command") + list_at(c, "args")
     ]
     if flags:
         return "--kube-subnet-mgr" in flags or "--kube-subnet-mgr=true" in flags
@@ -219,8 +217,8 @@ def controller_manager_args(ctx: Context) -> list[tuple[dict, list[str]]]:
         if not obj_name(p).startswith("kube-controller-manager"):
             continue
         args: list[str] = []
-        for c in _containers(p.get("spec") or {}):
-            args += [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]
+        for c in _containers(dict_at(p, "spec")):
+            args += [str(a) for a in list_at(c, "command") + list_at(c, "args")]
         out.append((p, args))
     return out
 
@@ -237,9 +235,9 @@ def flag(args: list[str], name: str) -> str | None:
 
 # -- nodes ----------------------------------------------------------------------------------------
 def pod_cidrs(node: dict) -> list[Network]:
-    spec = node.get("spec") or {}
-    raw = list(spec.get("podCIDRs") or []) or ([spec["podCIDR"]] if spec.get("podCIDR") else [])
-    return [n for n in (_net(r) for r in raw) if n is not None]
+    spec = dict_at(node, "spec")
+    raw = list_at(spec, "podCIDRs") or [spec.get("podCIDR")]
+    return [n for n in (_net(r) for r in raw if isinstance(r, str)) if n is not None]
 
 
 def annotations(node: dict) -> dict[str, str]:
@@ -248,11 +246,10 @@ def annotations(node: dict) -> dict[str, str]:
 
 
 def node_addresses(node: dict, kind: str | None = None) -> list[str]:
-    addrs = (node.get("status") or {}).get("addresses") or []
     return [
         str(a.get("address"))
-        for a in addrs
-        if isinstance(a, dict) and a.get("address") and (kind is None or a.get("type") == kind)
+        for a in dicts_at(node, "status", "addresses")
+        if a.get("address") and (kind is None or a.get("type") == kind)
     ]
 
 
@@ -281,8 +278,7 @@ def ds_values(ctx: Context, pod: dict | None = None) -> dict[str, str]:
     ds = ds_of(ctx, pod)
     if ds is None:
         return {}
-    spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
-    containers = _containers(spec)
+    containers = _containers(dict_at(ds, "spec", "template", "spec"))
     idx = next((i for i, c in enumerate(containers) if is_flannel_container(c)), 0)
     return {
         "namespace": str(meta(ds).get("namespace")),
@@ -302,11 +298,11 @@ def subnet_env_failures(ctx: Context) -> dict[str, list[Evidence]]:
     out: dict[str, list[Evidence]] = {}
     for ev in ctx.events:
         msg = str(ev.get("message") or "")
-        inv = ev.get("involvedObject") or {}
+        inv = dict_at(ev, "involvedObject")
         if not SUBNET_ENV_MISSING.search(msg) or inv.get("kind") != "Pod":
             continue
         ns, name = str(inv.get("namespace") or meta(ev).get("namespace")), str(inv.get("name"))
-        node = ctx.pod_node(ns, name) or str((ev.get("source") or {}).get("host") or "")
+        node = ctx.pod_node(ns, name) or str_at(ev, "source", "host")
         if node:
             excerpt = f"{ev.get('type', '')} {ev.get('reason')} {ns}/Pod/{name}: {msg}"
             out.setdefault(node, []).append(

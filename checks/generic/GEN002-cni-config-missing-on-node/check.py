@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from cnidoctor.bundle import layout
-from cnidoctor.diagnose.context import Context, meta, obj_name, obj_ref
+from cnidoctor.diagnose.context import Context, dict_at, dicts_at, list_at, meta, obj_name, obj_ref
 from cnidoctor.model import Evidence, Hit
 
 from .._lib import cnilayer as cl
@@ -34,8 +34,8 @@ def _tolerates(tol: dict, taint: dict) -> bool:
 
 
 def _expr_ok(expr: dict, labels: dict) -> bool:
-    key, op, vals = expr.get("key"), expr.get("operator"), [str(v) for v in expr.get("values") or []]
-    have = labels.get(key)
+    key, op, vals = expr.get("key"), expr.get("operator"), [str(v) for v in list_at(expr, "values")]
+    have = labels.get(key) if isinstance(key, str) else None
     if op == "In":
         return have is not None and str(have) in vals
     if op == "NotIn":
@@ -54,24 +54,24 @@ def _expr_ok(expr: dict, labels: dict) -> bool:
 
 def why_not_scheduled(ds: dict, node: dict) -> list[str]:
     """Reasons the DaemonSet's pods cannot run on NODE (nodeSelector, required affinity, taints)."""
-    spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
-    labels = meta(node).get("labels") or {}
+    spec = dict_at(ds, "spec", "template", "spec")
+    labels = dict_at(node, "metadata", "labels")
     reasons = []
-    for k, v in (spec.get("nodeSelector") or {}).items():
+    for k, v in dict_at(spec, "nodeSelector").items():
         if str(labels.get(k)) != str(v):
             reasons.append(f"nodeSelector {k}={v} (node has {k}={labels.get(k) if k in labels else '<unset>'})")
-    req = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
-           .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or []
+    req = dicts_at(spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
+                   "nodeSelectorTerms")
     name = obj_name(node)
-    if req and not any(all(_expr_ok(e, labels) for e in t.get("matchExpressions") or [])
-                       and all(_expr_ok(e, {"metadata.name": name}) for e in t.get("matchFields") or [])
+    if req and not any(all(_expr_ok(e, labels) for e in dicts_at(t, "matchExpressions"))
+                       and all(_expr_ok(e, {"metadata.name": name}) for e in dicts_at(t, "matchFields"))
                        for t in req):
         reasons.append("its required nodeAffinity matches none of the node's labels")
-    tolerations = list(spec.get("tolerations") or []) + DS_TOLERATIONS
+    tolerations = dicts_at(spec, "tolerations") + DS_TOLERATIONS
     if spec.get("hostNetwork"):
         tolerations.append({"key": "node.kubernetes.io/network-unavailable", "operator": "Exists",
                             "effect": "NoSchedule"})
-    for taint in (node.get("spec") or {}).get("taints") or []:
+    for taint in dicts_at(node, "spec", "taints"):
         if taint.get("effect") in ("NoSchedule", "NoExecute") and not any(_tolerates(t, taint) for t in tolerations):
             value = f"={taint['value']}" if taint.get("value") else ""
             reasons.append(f"taint {taint.get('key')}{value}:{taint.get('effect')} is not tolerated")
@@ -80,15 +80,15 @@ def why_not_scheduled(ds: dict, node: dict) -> list[str]:
 
 def _pod_state(pod: dict) -> str | None:
     """Why the agent pod is not working, or None when it runs and is ready."""
-    st = pod.get("status") or {}
-    for cs in (st.get("initContainerStatuses") or []) + (st.get("containerStatuses") or []):
-        w = (cs.get("state") or {}).get("waiting") or {}
+    st = dict_at(pod, "status")
+    for cs in dicts_at(st, "initContainerStatuses") + dicts_at(st, "containerStatuses"):
+        w = dict_at(cs, "state", "waiting")
         if w.get("reason") and w["reason"] != "PodInitializing":
             restarts = cs.get("restartCount") or 0
             return f"container {cs.get('name')} {w['reason']}" + (f" ({restarts} restarts)" if restarts else "")
     if st.get("phase") != "Running":
         return f"phase {st.get('phase') or 'unknown'}"
-    for cs in st.get("containerStatuses") or []:
+    for cs in dicts_at(st, "containerStatuses"):
         if cs.get("ready") is False:
             return f"container {cs.get('name')} not ready ({cs.get('restartCount') or 0} restarts)"
     return None
@@ -98,13 +98,13 @@ def _fix_scheduling(ds: dict, node: str, node_obj: dict, why: list[str]) -> str:
     ns, name = meta(ds).get("namespace"), obj_name(ds)
     cmds = []
     if any(w.startswith("taint ") for w in why):
-        has = bool((((ds.get("spec") or {}).get("template") or {}).get("spec") or {}).get("tolerations"))
+        has = bool(dicts_at(ds, "spec", "template", "spec", "tolerations"))
         patch = ('[{"op":"add","path":"/spec/template/spec/tolerations/-","value":{"operator":"Exists"}}]' if has
                  else '[{"op":"add","path":"/spec/template/spec/tolerations","value":[{"operator":"Exists"}]}]')
         cmds.append(f"kubectl -n {ns} patch daemonset {name} --type=json -p '{patch}'")
-    spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
-    labels = meta(node_obj).get("labels") or {}
-    missing = {k: v for k, v in (spec.get("nodeSelector") or {}).items() if str(labels.get(k)) != str(v)}
+    labels = dict_at(node_obj, "metadata", "labels")
+    selector = dict_at(ds, "spec", "template", "spec", "nodeSelector")
+    missing = {k: v for k, v in selector.items() if str(labels.get(k)) != str(v)}
     if missing:
         cmds.append(f"kubectl label node {node} --overwrite " + " ".join(f"{k}={v}" for k, v in missing.items()))
     if any("nodeAffinity" in w for w in why):
@@ -114,9 +114,10 @@ def _fix_scheduling(ds: dict, node: str, node_obj: dict, why: list[str]) -> str:
 
 def _signals(ctx: Context, node: str) -> list[Evidence]:
     out = []
-    for c in ((ctx.node_by_name.get(node) or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready" and c.get("status") != "True" and NOT_READY.search(str(c.get("message") or "")):
-            out.append(Evidence(layout.NODES_LIST, f"{node}: {c['message'][:300]}", f"Node/{node}", node))
+    for c in dicts_at(ctx.node_by_name.get(node), "status", "conditions"):
+        message = str(c.get("message") or "")
+        if c.get("type") == "Ready" and c.get("status") != "True" and NOT_READY.search(message):
+            out.append(Evidence(layout.NODES_LIST, f"{node}: {message[:300]}", f"Node/{node}", node))
     text = ctx.node_file(node, "kubelet.log") or ""
     for i, line in enumerate(text.splitlines(), start=1):
         if KUBELET.search(line):

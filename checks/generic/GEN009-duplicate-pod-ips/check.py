@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from cnidoctor.bundle import layout
-from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.diagnose.context import Context, meta, obj_name, str_at
 from cnidoctor.model import Evidence, Hit
 
 from .._lib import cnilayer as cl
@@ -25,7 +25,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             continue
         evidence, objects, nodes = [], [], []
         for p in pods:
-            ns, node = str(meta(p).get("namespace")), (p.get("spec") or {}).get("nodeName")
+            ns, node = str(meta(p).get("namespace")), str_at(p, "spec", "nodeName")
             evidence.append(Evidence(layout.namespaced_list(ns, "pods"),
                                      f"{ns}/{obj_name(p)} on {node or '?'}: podIP {ip}", cl.pod_ref(p), node))
             objects.append(cl.pod_ref(p))

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from cnidoctor.bundle import layout
-from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.diagnose.context import Context, dict_at, dicts_at, list_at, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 
 from .._lib import cnilayer as cl
@@ -23,8 +23,7 @@ class Range:
 
 
 def _args(pod: dict) -> list[str]:
-    return [str(a) for c in (pod.get("spec") or {}).get("containers") or []
-            for a in (c.get("command") or []) + (c.get("args") or [])]
+    return [str(a) for c in dicts_at(pod, "spec", "containers") for a in list_at(c, "command") + list_at(c, "args")]
 
 
 def _flag_ranges(ctx: Context, component: str, flag: str, edit: str) -> list[Range]:
@@ -49,12 +48,12 @@ def pod_ranges(ctx: Context) -> list[Range]:
     cm_edit = "sudo grep -n cluster-cidr /etc/kubernetes/manifests/kube-controller-manager.yaml"
     out = _flag_ranges(ctx, "kube-controller-manager", "--cluster-cidr", cm_edit)
     for cm in ctx.configmaps:
-        data, ns = cm.get("data") or {}, str(meta(cm).get("namespace"))
+        data, ns = dict_at(cm, "data"), str(meta(cm).get("namespace"))
         path, ref = layout.namespaced_list(ns, "configmaps"), f"{ns}/ConfigMap/{obj_name(cm)}"
         if "net-conf.json" in data:
             try:
                 nets = [json.loads(data["net-conf.json"]).get(k) for k in ("Network", "IPv6Network")]
-            except (ValueError, AttributeError):
+            except (ValueError, TypeError, AttributeError):
                 nets = []
             for v in nets:
                 if cl.to_net(v):
@@ -67,7 +66,7 @@ def pod_ranges(ctx: Context) -> list[Range]:
                         out.append(Range(cl.to_net(v), f"cilium-config {key} {v}", path, ref,
                                          f"kubectl -n {ns} get configmap cilium-config -o yaml | grep cluster-pool"))
     for pool in ctx.resource("ippools.crd.projectcalico.org"):
-        spec = pool.get("spec") or {}
+        spec = dict_at(pool, "spec")
         if not spec.get("disabled") and cl.to_net(spec.get("cidr")):
             out.append(Range(cl.to_net(spec["cidr"]), f"IPPool {obj_name(pool)} cidr {spec['cidr']}",
                              layout.cluster_list("ippools.crd.projectcalico.org"), f"IPPool/{obj_name(pool)}",
@@ -77,7 +76,7 @@ def pod_ranges(ctx: Context) -> list[Range]:
             out.append(Range(net, f"node {node} podCIDR {net}", layout.NODES_LIST, f"Node/{node}",
                              "kubectl get nodes -o custom-columns=NAME:.metadata.name,PODCIDRS:.spec.podCIDRs", True))
     for cn in ctx.resource("ciliumnodes.cilium.io"):
-        for v in ((cn.get("spec") or {}).get("ipam") or {}).get("podCIDRs") or []:
+        for v in list_at(cn, "spec", "ipam", "podCIDRs"):
             if cl.to_net(v):
                 out.append(Range(cl.to_net(v), f"CiliumNode {obj_name(cn)} podCIDR {v}",
                                  layout.cluster_list("ciliumnodes.cilium.io"), f"CiliumNode/{obj_name(cn)}",
@@ -97,7 +96,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     # 1. Node addresses inside a pod network: routes for pod blocks shadow the nodes, pods can get node IPs.
     node_ips = []
     for n in ctx.nodes:
-        for a in (n.get("status") or {}).get("addresses") or []:
+        for a in dicts_at(n, "status", "addresses"):
             ip = cl.to_ip(a.get("address")) if a.get("type") in ("InternalIP", "ExternalIP") else None
             if ip:
                 node_ips.append((obj_name(n), ip, a.get("type")))

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from cnidoctor.bundle import layout
-from cnidoctor.diagnose.context import Context, meta, obj_name
+from cnidoctor.diagnose.context import Context, dict_at, dicts_at, list_at, meta, obj_name, str_at
 from cnidoctor.model import Evidence
 from cnidoctor.parse.cnibin import CniBinDirs, parse_cni_bin
 from cnidoctor.parse.cniconf import CniConfig, CniConfSelection, parse_cni_config, select_default
@@ -54,13 +54,12 @@ def cni_errors(ctx: Context, pattern: re.Pattern, kubelet: bool = True) -> list[
         m = pattern.search(message)
         if not m:
             continue
-        inv = ev.get("involvedObject") or {}
+        inv = dict_at(ev, "involvedObject")
         ns = str(meta(ev).get("namespace") or inv.get("namespace") or "")
         kind, name = str(inv.get("kind") or ""), str(inv.get("name") or "")
         node = ctx.pod_node(ns, name) if kind == "Pod" else (name if kind == "Node" else None)
         if node is None:
-            host = (ev.get("source") or {}).get("host")
-            node = host if isinstance(host, str) and host else None
+            node = str_at(ev, "source", "host") or None
         obj = f"{ns}/{kind}/{name}" if ns and kind != "Node" else f"{kind}/{name}"
         excerpt = f"{ev.get('type', '')} {ev.get('reason', '')} {obj}: {message}".strip()
         out.append(Occurrence(node, f"{ns}/{name}" if kind == "Pod" else None,
@@ -138,9 +137,8 @@ def node_required_plugins(sel: CniConfSelection) -> list[tuple[str, str]]:
 
 # -- CNI agents --------------------------------------------------------------------------------------
 def host_paths(ds: dict) -> list[str]:
-    spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
-    return [str((v.get("hostPath") or {}).get("path") or "") for v in spec.get("volumes") or []
-            if isinstance(v, dict) and v.get("hostPath")]
+    return [str(dict_at(v, "hostPath").get("path") or "") for v in dicts_at(ds, "spec", "template", "spec", "volumes")
+            if dict_at(v, "hostPath")]
 
 
 def installs_binaries(ds: dict) -> bool:
@@ -176,9 +174,9 @@ def daemonsets_of(ctx: Context, family: str) -> list[dict]:
     rx = re.compile(re.escape(family.split("-")[0]), re.I)
     out = []
     for ds in ctx.daemonsets:
-        spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
-        images = " ".join(str(c.get("image", "")) for c in (spec.get("containers") or []) + (spec.get("initContainers")
-                                                                                              or []))
+        spec = dict_at(ds, "spec", "template", "spec")
+        containers = dicts_at(spec, "containers") + dicts_at(spec, "initContainers")
+        images = " ".join(str(c.get("image", "")) for c in containers)
         if rx.search(obj_name(ds)) or rx.search(images):
             out.append(ds)
     return out
@@ -194,8 +192,7 @@ def agent_pod_on(ctx: Context, ds: dict, node: str) -> dict | None:
 
 # -- nodes ------------------------------------------------------------------------------------------
 def node_info(ctx: Context, node: str) -> dict:
-    n = ctx.node_by_name.get(node) or {}
-    return (n.get("status") or {}).get("nodeInfo") or {}
+    return dict_at(ctx.node_by_name.get(node), "status", "nodeInfo")
 
 
 def version_outlier(ctx: Context, node: str) -> Evidence | None:
@@ -203,9 +200,10 @@ def version_outlier(ctx: Context, node: str) -> Evidence | None:
     if len(ctx.nodes) < 2:
         return None
     for key in ("kubeletVersion", "containerRuntimeVersion"):
-        counts = Counter(str(node_info(ctx, obj_name(n)).get(key)) for n in ctx.nodes if obj_name(n) != node)
-        mine = str(node_info(ctx, node).get(key))
-        if not counts or mine in counts or mine == "None":
+        versions = (node_info(ctx, obj_name(n)).get(key) for n in ctx.nodes if obj_name(n) != node)
+        counts = Counter(v for v in versions if isinstance(v, str) and v)  # a node that shows none does not vote
+        mine = node_info(ctx, node).get(key)
+        if not counts or not isinstance(mine, str) or not mine or mine in counts:
             continue
         others = counts.most_common(1)[0][0]
         return Evidence(layout.NODES_LIST, f"node {node} {key} {mine} (other nodes: {others})", f"Node/{node}", node)
@@ -213,9 +211,9 @@ def version_outlier(ctx: Context, node: str) -> Evidence | None:
 
 
 def node_pod_cidrs(ctx: Context, node: str) -> list[IPNet]:
-    spec = (ctx.node_by_name.get(node) or {}).get("spec") or {}
-    raw = spec.get("podCIDRs") or ([spec["podCIDR"]] if spec.get("podCIDR") else [])
-    return [n for n in (to_net(c) for c in raw) if n is not None]
+    spec = dict_at(ctx.node_by_name.get(node), "spec")
+    raw = list_at(spec, "podCIDRs") or [spec.get("podCIDR")]
+    return [n for n in (to_net(c) for c in raw if isinstance(c, str)) if n is not None]
 
 
 def to_net(text: object) -> IPNet | None:
@@ -234,16 +232,16 @@ def to_ip(text: object) -> IPAddr | None:
 
 def pod_ips(pod: dict) -> list[IPAddr]:
     """The pod's own addresses (none for hostNetwork pods, whose IP is the node's)."""
-    if (pod.get("spec") or {}).get("hostNetwork"):
+    if dict_at(pod, "spec").get("hostNetwork"):
         return []
-    st = pod.get("status") or {}
-    raw = [x.get("ip") for x in st.get("podIPs") or [] if isinstance(x, dict)] or [st.get("podIP")]
-    return [ip for ip in (to_ip(r) for r in raw if r) if ip is not None]
+    st = dict_at(pod, "status")
+    raw = [x.get("ip") for x in dicts_at(st, "podIPs")] or [st.get("podIP")]
+    return [ip for ip in (to_ip(r) for r in raw if isinstance(r, str)) if ip is not None]
 
 
 def is_live(pod: dict) -> bool:
     """Running or Pending (holding its IP): not Succeeded/Failed and not being deleted long ago."""
-    return (pod.get("status") or {}).get("phase") in ("Running", "Pending")
+    return dict_at(pod, "status").get("phase") in ("Running", "Pending")
 
 
 def pod_ref(pod: dict) -> str:
@@ -253,7 +251,7 @@ def pod_ref(pod: dict) -> str:
 def nad_types(nad: dict) -> list[str]:
     """Plugin binaries a NetworkAttachmentDefinition's config makes Multus exec."""
     try:
-        raw = json.loads(str((nad.get("spec") or {}).get("config") or ""))
+        raw = json.loads(str(dict_at(nad, "spec").get("config") or ""))
     except ValueError:
         return []
     if not isinstance(raw, dict):
@@ -264,8 +262,7 @@ def nad_types(nad: dict) -> list[str]:
 
 def pod_networks(pod: dict) -> list[tuple[str, str]]:
     """(namespace, name) of the NetworkAttachmentDefinitions a pod asks for."""
-    ann = meta(pod).get("annotations") or {}
-    raw = str(ann.get("k8s.v1.cni.cncf.io/networks") or "").strip()
+    raw = str(dict_at(pod, "metadata", "annotations").get("k8s.v1.cni.cncf.io/networks") or "").strip()
     ns = str(meta(pod).get("namespace") or "default")
     out: list[tuple[str, str]] = []
     if not raw:
@@ -371,8 +368,8 @@ def deployed_cnis(ctx: Context) -> dict[str, dict]:
     """CNI family -> the DaemonSet that runs its agent (from DaemonSet names and images)."""
     out: dict[str, dict] = {}
     for ds in ctx.daemonsets:
-        spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
-        text = obj_name(ds) + " " + " ".join(str(c.get("image", "")) for c in spec.get("containers") or [])
+        containers = dicts_at(ds, "spec", "template", "spec", "containers")
+        text = obj_name(ds) + " " + " ".join(str(c.get("image", "")) for c in containers)
         fam = family_of(text)
         if fam and not obj_name(ds).startswith("kube-proxy"):
             out.setdefault(fam, ds)

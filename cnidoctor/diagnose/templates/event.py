@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from cnidoctor.bundle import layout
-from cnidoctor.diagnose.context import Context, meta
+from cnidoctor.diagnose.context import Context, dict_at, meta
 from cnidoctor.diagnose.logscan import LogScanner
 from cnidoctor.diagnose.templates.base import (
     MatchResult,
@@ -54,7 +54,7 @@ class EventTemplate:
         hits = []
         total = 0
         for ev in ctx.events:
-            inv = ev.get("involvedObject") or {}
+            inv = dict_at(ev, "involvedObject")
             ns = str(meta(ev).get("namespace") or inv.get("namespace") or "")
             if c.type and ev.get("type") != c.type:
                 continue

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from cnidoctor.bundle import layout
+from cnidoctor.catalog.placeholders import shell_join, shell_quote
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence
 from cnidoctor.parse.cnibin import CniBinDirs, parse_cni_bin
@@ -474,11 +475,13 @@ def unwired_evidence(pod: dict, missing: list[NetRequest]) -> Evidence:
 def recreate_command(node: str, pods: list[dict]) -> str:
     """A command deleting PODS (one line per namespace), or every pod on NODE that requests networks."""
     if not pods:
-        return (f"kubectl get pods -A --field-selector spec.nodeName={node} -o jsonpath="
+        return (f"kubectl get pods -A --field-selector {shell_quote(f'spec.nodeName={node}')} -o jsonpath="
                 "'{range .items[?(@.metadata.annotations.k8s\\.v1\\.cni\\.cncf\\.io/networks)]}"
                 "{.metadata.namespace} {.metadata.name}{\"\\n\"}{end}'"
                 " | while read ns p; do kubectl -n $ns delete pod $p; done")
     by_ns: dict[str, list[str]] = {}
     for p in pods:
         by_ns.setdefault(pod_ns(p), []).append(obj_name(p))
-    return "\n".join(f"kubectl -n {ns} delete pod {' '.join(names)}" for ns, names in sorted(by_ns.items()))
+    return "\n".join(
+        f"kubectl -n {shell_quote(ns)} delete pod {shell_join(names)}" for ns, names in sorted(by_ns.items())
+    )

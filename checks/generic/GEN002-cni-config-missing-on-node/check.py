@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from cnidoctor.bundle import layout
+from cnidoctor.catalog.placeholders import shell_comment, shell_join, shell_quote
 from cnidoctor.diagnose.context import Context, dict_at, dicts_at, list_at, meta, obj_name, obj_ref
 from cnidoctor.model import Evidence, Hit
 
@@ -95,7 +96,7 @@ def _pod_state(pod: dict) -> str | None:
 
 
 def _fix_scheduling(ds: dict, node: str, node_obj: dict, why: list[str]) -> str:
-    ns, name = meta(ds).get("namespace"), obj_name(ds)
+    ns, name = shell_quote(meta(ds).get("namespace")), shell_quote(obj_name(ds))
     cmds = []
     if any(w.startswith("taint ") for w in why):
         has = bool(dicts_at(ds, "spec", "template", "spec", "tolerations"))
@@ -106,9 +107,11 @@ def _fix_scheduling(ds: dict, node: str, node_obj: dict, why: list[str]) -> str:
     selector = dict_at(ds, "spec", "template", "spec", "nodeSelector")
     missing = {k: v for k, v in selector.items() if str(labels.get(k)) != str(v)}
     if missing:
-        cmds.append(f"kubectl label node {node} --overwrite " + " ".join(f"{k}={v}" for k, v in missing.items()))
+        cmds.append(f"kubectl label node {shell_quote(node)} --overwrite "
+                    + shell_join(f"{k}={v}" for k, v in missing.items()))
     if any("nodeAffinity" in w for w in why):
-        cmds.append(f"kubectl -n {ns} edit daemonset {name}  # spec.template.spec.affinity excludes {node}")
+        cmds.append(f"kubectl -n {ns} edit daemonset {name}  # spec.template.spec.affinity excludes "
+                    f"{shell_comment(node)}")
     return "\n".join(cmds)
 
 
@@ -178,7 +181,8 @@ def _reasons(ctx: Context, node: str, agents: list[dict], evidence: list[Evidenc
                 values.setdefault("fix_command", _fix_scheduling(ds, node, node_obj, why))
             else:
                 values.setdefault("fix_how", f"find out why the DaemonSet controller created no {obj_name(ds)} pod")
-                values.setdefault("fix_command", f"kubectl -n {ns} describe daemonset {obj_name(ds)}")
+                values.setdefault("fix_command",
+                                  f"kubectl -n {shell_quote(ns)} describe daemonset {shell_quote(obj_name(ds))}")
             continue
         state = _pod_state(pod)
         if state is None:
@@ -191,11 +195,12 @@ def _reasons(ctx: Context, node: str, agents: list[dict], evidence: list[Evidenc
         values.setdefault("pod", obj_name(pod))
         values.setdefault("daemonset", obj_name(ds))
         values.setdefault("fix_how", f"fix {obj_name(pod)} first (its previous log says why it fails)")
-        values.setdefault("fix_command", f"kubectl -n {ns} logs {obj_name(pod)} --all-containers --previous --tail=50")
+        values.setdefault("fix_command", f"kubectl -n {shell_quote(ns)} logs {shell_quote(obj_name(pod))} "
+                                         "--all-containers --previous --tail=50")
     if not reasons:
         dirs = sorted({p for ds in agents for p in cl.host_paths(ds) if "net.d" in p})
         reasons.append(f"the CNI agents on {node} are running, yet no config is in /etc/cni/net.d (they write to "
                        f"{', '.join(dirs) or 'an unknown directory'})")
         values.setdefault("fix_how", "compare the directory the agents write with the runtime's conf_dir")
-        values.setdefault("fix_command", f"ssh {node} \"sudo containerd config dump | grep -n conf_dir\"")
+        values.setdefault("fix_command", f"ssh {shell_quote(node)} \"sudo containerd config dump | grep -n conf_dir\"")
     return reasons, values

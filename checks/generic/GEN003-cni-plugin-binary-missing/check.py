@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from cnidoctor.bundle import layout
+from cnidoctor.catalog.placeholders import shell_join, shell_quote, ssh_command
 from cnidoctor.diagnose.context import Context, meta, obj_name, obj_ref
 from cnidoctor.model import Evidence, Hit
 
@@ -164,18 +165,19 @@ def _install(ctx: Context, m: _Missing, family: str | None, agents: list[dict], 
     for ds in agents:
         pod = cl.agent_pod_on(ctx, ds, m.node)
         if pod is not None and cl.installs_binaries(ds):
-            return (f"kubectl -n {meta(pod).get('namespace')} delete pod {obj_name(pod)}",
+            return (f"kubectl -n {shell_quote(meta(pod).get('namespace'))} delete pod {shell_quote(obj_name(pod))}",
                     f"restart {obj_name(ds)} on the node: its init container copies the binary back")
+    target = shell_quote(f"{bin_dir}/{m.plugin}")
     if have:
         src = have[0]
         path = f"{cl.cni_bin(ctx, src).where(m.plugin)[0]}/{m.plugin}"
-        return (f"ssh {src} sudo cat {path} | ssh {m.node} 'sudo tee {bin_dir}/{m.plugin} >/dev/null && "
-                f"sudo chmod 755 {bin_dir}/{m.plugin}'",
+        return (f"{ssh_command(src, f'sudo cat {shell_quote(path)}')} | "
+                f"{ssh_command(m.node, f'sudo tee {target} >/dev/null && sudo chmod 755 {target}')}",
                 f"copy it from {src}")
     if family is None:
         arch = str(cl.node_info(ctx, m.node).get("architecture") or "amd64")
         url = REFERENCE.format(arch=arch)
-        loop = f"for n in {' '.join(lacking or [m.node])}; do ssh $n"
-        return (f"{loop} 'curl -sSL {url} | sudo tar -xz -C {bin_dir}'; done",
+        remote = shell_quote(f"curl -sSL {shell_quote(url)} | sudo tar -xz -C {shell_quote(bin_dir)}")
+        return (f'for n in {shell_join(lacking or [m.node])}; do ssh "$n" {remote}; done',
                 "install the containernetworking reference plugins on every node that lacks it")
-    return (f"sudo ls -l {bin_dir}", f"reinstall {family}'s CNI plugin into {bin_dir}")
+    return (f"sudo ls -l {shell_quote(bin_dir)}", f"reinstall {family}'s CNI plugin into {bin_dir}")

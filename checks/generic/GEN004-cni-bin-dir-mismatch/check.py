@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from cnidoctor.bundle import layout
+from cnidoctor.catalog.placeholders import shell_comment, shell_quote
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Evidence, Hit
 
@@ -15,16 +16,17 @@ FIND = re.compile(r'failed to find plugin "(?P<plugin>[^"]+)" in path \[(?P<dirs
 
 def _runtime_fix(ctx: Context, node: str, found: str) -> tuple[str, str]:
     """(where the runtime's CNI bin dir is set, a command that shows it) for the node's runtime."""
+    host, found = shell_quote(node), shell_comment(found)
     runtime = str(cl.node_info(ctx, node).get("containerRuntimeVersion") or "")
     if runtime.startswith("cri-o"):
         return ("CRI-O `plugin_dirs` in [crio.network]",
-                f"ssh {node} \"sudo grep -rn plugin_dir /etc/crio/\" # add {found}, then: sudo systemctl restart crio")
+                f"ssh {host} \"sudo grep -rn plugin_dir /etc/crio/\" # add {found}, then: sudo systemctl restart crio")
     if runtime.startswith("docker"):
         return ("the kubelet flag --cni-bin-dir",
-                f"ssh {node} \"ps -o args= -C kubelet | tr ' ' '\\n' | grep cni-bin-dir\" "
+                f"ssh {host} \"ps -o args= -C kubelet | tr ' ' '\\n' | grep cni-bin-dir\" "
                 f"# set --cni-bin-dir={found}, then: sudo systemctl restart kubelet")
     return ("containerd's CRI `bin_dir` (containerd 2.x: `bin_dirs`)",
-            f"ssh {node} \"sudo containerd config dump | grep -n bin_dir\" "
+            f"ssh {host} \"sudo containerd config dump | grep -n bin_dir\" "
             f"# set it to {found} in /etc/containerd/config.toml, then: sudo systemctl restart containerd")
 
 
@@ -74,9 +76,10 @@ def _hit(ctx: Context, node: str, plugin: str, dirs: list[str], where: tuple[str
     evidence = [first, Evidence(layout.node_file(node, "cni-bin.txt"), listing[:400], f"Node/{node}", node, 1)]
     setting, show = _runtime_fix(ctx, node, where[0])
     if who == "Multus":
-        setting, show = ("the Multus `binDir`", f"ssh {node} sudo grep -n binDir /etc/cni/net.d/*multus*")
+        show = f"ssh {shell_quote(node)} 'sudo grep -n binDir /etc/cni/net.d/*multus*'"
+        setting = "the Multus `binDir`"
     values = {"node": node, "plugin": plugin, "searched": searched, "found_dir": where[0], "setting": setting,
-              "show_setting": show, "first_dir": dirs[0] if dirs else "/opt/cni/bin"}
+              "show_command": show, "first_dir": dirs[0] if dirs else "/opt/cni/bin"}
     objects = [f"Node/{node}"]
     if pod:
         ns, name = pod.split("/", 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from cnidoctor.bundle import layout
+from cnidoctor.catalog.placeholders import shell_join, shell_quote
 from cnidoctor.diagnose.context import Context, meta, obj_name, obj_ref
 from cnidoctor.model import Evidence, Hit
 
@@ -72,9 +73,11 @@ def _hit(ctx: Context, node: str, sel, intended: str, deployed: dict, selections
     by_ns: dict[str, list[str]] = {}
     for p in affected:
         by_ns.setdefault(str(meta(p).get("namespace")), []).append(obj_name(p))
-    recreate = " && ".join(f"kubectl -n {ns} delete pod {' '.join(names)}" for ns, names in sorted(by_ns.items()))
+    recreate = " && ".join(f"kubectl -n {shell_quote(ns)} delete pod {shell_join(names)}"
+                           for ns, names in sorted(by_ns.items()))
     values = {"node": node, "rogue": rogue, "intended": intended, "kind": kind,
-              "recreate_command": recreate or f"kubectl get pods -A -o wide --field-selector spec.nodeName={node}"}
+              "recreate_command": recreate or
+              f"kubectl get pods -A -o wide --field-selector {shell_quote(f'spec.nodeName={node}')}"}
     message = (f"{node} uses {rogue}, {kind} ({why}), instead of {intended}"
                + (f"; {len(affected)} pod(s) got addresses from it" if affected else ""))
     return Hit(evidence, [f"Node/{node}"] + [cl.pod_ref(p) for p in affected], [node], values, message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from cnidoctor.bundle import layout
+from cnidoctor.catalog.placeholders import shell_comment, shell_quote, ssh_command
 from cnidoctor.diagnose.context import Context
 from cnidoctor.model import Evidence, Hit
 
@@ -14,6 +15,7 @@ INCOMPATIBLE = re.compile(
     r'(?:plugin type="(?P<plugin>[^"]+)"(?: name="[^"]*")? failed \((?:add|del|check|status)\): )?'
     r'(?:incompatible CNI versions; config is "(?P<config>[^"]+)", plugin supports \[(?P<supported>[^\]]*)\]'
     r'|plugin (?:type=)?"?(?P<plugin2>[\w.-]+)"? does not support config version "(?P<config2>[^"]+)")')
+VERSION = re.compile(r"[0-9]+(\.[0-9]+)*")  # what may go into the fix's sed expression (no sed or shell syntax)
 PLUGINS = ("https://github.com/containernetworking/plugins/releases/download/v1.6.2/"
            "cni-plugins-linux-{arch}-v1.6.2.tgz")
 
@@ -54,7 +56,8 @@ def _hit(ctx: Context, node: str, plugin: str, config: str, supported: list[str]
     rv = re.match(r"containerd://v?(\d+\.\d+\.\d+)", runtime)
     sel = cl.net_d(ctx, node)
     cfg_version = sel.config.cni_version if sel and sel.config else None
-    upgrade_plugins = f"ssh {node} 'curl -sSL {PLUGINS.format(arch=arch)} | sudo tar -xz -C /opt/cni/bin'"
+    url = shell_quote(PLUGINS.format(arch=arch))
+    upgrade_plugins = ssh_command(node, f"curl -sSL {url} | sudo tar -xz -C /opt/cni/bin")
     if plugin == "loopback" and rv and (1, 6, 0) <= _vt(rv.group(1)) <= (1, 6, 3) and _vt(config) >= (1, 0, 0):
         evidence.append(Evidence(layout.NODES_LIST, f"node {node} containerRuntimeVersion {runtime}", f"Node/{node}",
                                  node))
@@ -62,7 +65,7 @@ def _hit(ctx: Context, node: str, plugin: str, config: str, supported: list[str]
                  f"but the installed CNI plugins support at most {newest}")
         how = ("upgrade containerd on the node to 1.6.4 or later (it falls back to an older loopback version), "
                "or upgrade the CNI plugins to v1.x")
-        fix = upgrade_plugins + f"  # or upgrade containerd on {node} to >= 1.6.4"
+        fix = upgrade_plugins + f"  # or upgrade containerd on {shell_comment(node)} to >= 1.6.4"
     elif cfg_version and cfg_version == config and supported:
         evidence.append(Evidence(layout.node_file(node, f"{layout.CNI_NET_D}/{sel.selected}"),
                                  f'{sel.selected}: "cniVersion": "{cfg_version}"', f"Node/{node}", node))
@@ -70,8 +73,12 @@ def _hit(ctx: Context, node: str, plugin: str, config: str, supported: list[str]
                  f"({newest} at most)")
         how = (f"lower cniVersion in {sel.selected} to {newest}, and in the CNI's config map that writes the file, "
                f"or upgrade {plugin} to a release that supports {config}")
-        fix = (f"ssh {node} \"sudo sed -i 's/\\\"cniVersion\\\": *\\\"{config}\\\"/\\\"cniVersion\\\": "
-               f"\\\"{newest}\\\"/' /etc/cni/net.d/{sel.selected}\"")
+        path = shell_quote(f"/etc/cni/net.d/{sel.selected}")
+        if VERSION.fullmatch(config) and VERSION.fullmatch(newest):
+            sed = f"""s/"cniVersion": *"{config}"/"cniVersion": "{newest}"/"""
+            fix = ssh_command(node, f"sudo sed -i '{sed}' {path}")
+        else:  # not plain versions: none of it goes into a sed expression
+            fix = ssh_command(node, f"sudo grep -n cniVersion {path}") + f"  # set it to {shell_comment(newest)}"
     else:
         cause = f"{plugin} on {node} is called with cniVersion {config} but supports at most {newest}"
         how = "upgrade the CNI plugins (or the runtime) so both speak the same CNI version"

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from cnidoctor.bundle import layout
+from cnidoctor.catalog.placeholders import shell_quote
 from cnidoctor.diagnose.context import Context, dict_at, dicts_at, list_at, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 
@@ -58,19 +59,20 @@ def pod_ranges(ctx: Context) -> list[Range]:
             for v in nets:
                 if cl.to_net(v):
                     out.append(Range(cl.to_net(v), f"{obj_name(cm)} net-conf.json Network {v}", path, ref,
-                                     f"kubectl -n {ns} get configmap {obj_name(cm)} -o yaml"))
+                                     f"kubectl -n {shell_quote(ns)} get configmap {shell_quote(obj_name(cm))} -o yaml"))
         if data.get("ipam", "cluster-pool") == "cluster-pool" and obj_name(cm) == "cilium-config":
             for key in ("cluster-pool-ipv4-cidr", "cluster-pool-ipv6-cidr"):
                 for v in str(data.get(key) or "").replace(",", " ").split():
                     if cl.to_net(v):
                         out.append(Range(cl.to_net(v), f"cilium-config {key} {v}", path, ref,
-                                         f"kubectl -n {ns} get configmap cilium-config -o yaml | grep cluster-pool"))
+                                         f"kubectl -n {shell_quote(ns)} get configmap cilium-config -o yaml "
+                                         "| grep cluster-pool"))
     for pool in ctx.resource("ippools.crd.projectcalico.org"):
         spec = dict_at(pool, "spec")
         if not spec.get("disabled") and cl.to_net(spec.get("cidr")):
             out.append(Range(cl.to_net(spec["cidr"]), f"IPPool {obj_name(pool)} cidr {spec['cidr']}",
                              layout.cluster_list("ippools.crd.projectcalico.org"), f"IPPool/{obj_name(pool)}",
-                             f"kubectl get ippools.crd.projectcalico.org {obj_name(pool)} -o yaml"))
+                             f"kubectl get ippools.crd.projectcalico.org {shell_quote(obj_name(pool))} -o yaml"))
     for node in ctx.node_names:
         for net in cl.node_pod_cidrs(ctx, node):
             out.append(Range(net, f"node {node} podCIDR {net}", layout.NODES_LIST, f"Node/{node}",
@@ -126,7 +128,7 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         nodes = sorted({n for n, _, _ in inside})
         hits.append(Hit(ev, [f"Node/{n}" for n in nodes], nodes,
                         {"pod_net": str(r.net), "target": ", ".join(str(ip) for _, ip, _ in inside[:6]),
-                         "target_kind": "the node addresses", "show_source": r.edit},
+                         "target_kind": "the node addresses", "show_source_command": r.edit},
                         f"pod network {r.net} ({r.what}) contains the addresses of {', '.join(nodes[:6])}"))
     # 2. The Service range and the pod network overlap where pods really get addresses.
     services = _flag_ranges(ctx, "kube-apiserver", "--service-cluster-ip-range",
@@ -147,6 +149,6 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             hits.append(Hit([Evidence(r.path, r.what, r.obj), Evidence(s.path, s.what, s.obj)],
                             [o for o in (r.obj, s.obj) if o], [],
                             {"pod_net": str(r.net), "target": str(s.net), "target_kind": "the Service range",
-                             "show_source": r.edit},
+                             "show_source_command": r.edit},
                             f"pod network {r.net} ({r.what}) overlaps the Service range {s.net}"))
     return hits

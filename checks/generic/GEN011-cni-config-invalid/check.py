@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from cnidoctor.bundle import layout
+from cnidoctor.catalog.placeholders import shell_comment, shell_quote, ssh_command
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 
@@ -36,9 +37,10 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         fam = cl.family_of(bad)
         ds = cl.deployed_cnis(ctx).get(fam) if fam else None
         pod = cl.agent_pod_on(ctx, ds, node) if ds else None
-        rewrite = (f"kubectl -n {meta(pod).get('namespace')} delete pod {obj_name(pod)}  # its init container "
-                   f"rewrites {bad} from its config map" if pod else
-                   f"ssh {node} sudo mv /etc/cni/net.d/{bad} /root/{bad}.broken  # if no CNI owns it")
+        move = f"sudo mv {shell_quote(f'/etc/cni/net.d/{bad}')} {shell_quote(f'/root/{bad}.broken')}"
+        rewrite = (f"kubectl -n {shell_quote(meta(pod).get('namespace'))} delete pod {shell_quote(obj_name(pod))}  "
+                   f"# its init container rewrites {shell_comment(bad)} from its config map" if pod else
+                   f"{ssh_command(node, move)}  # if no CNI owns it")
         values = {"node": node, "file": bad, "error": err, "rewrite_command": rewrite}
         hits.append(Hit(evidence, [f"Node/{node}"], [node], values,
                         f"{bad} on {node} does not load ({err.split(': ', 1)[-1]}){note}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cnidoctor.bundle import layout
+from cnidoctor.catalog.placeholders import shell_quote
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 from cnidoctor.parse.iptables import IptablesSave, parse_iptables_save
@@ -54,20 +55,21 @@ def _restart(ctx: Context, component: str, node: str) -> str:
     ns, ds = _daemonset(ctx, component)
     for p in ctx.pods_by_node.get(node, []):
         if meta(p).get("namespace") == ns and ctx.owner_name(p) == ds:
-            return f"kubectl -n {ns} delete pod {obj_name(p)}"
-    return f"kubectl get pods -A -o wide --field-selector spec.nodeName={node}"
+            return f"kubectl -n {shell_quote(ns)} delete pod {shell_quote(obj_name(p))}"
+    return f"kubectl get pods -A -o wide --field-selector {shell_quote(f'spec.nodeName={node}')}"
 
 
 def _fix(ctx: Context, component: str, host: str) -> str:
     """The command that makes COMPONENT write to the host's backend HOST."""
-    ns, ds = _daemonset(ctx, component)
+    namespace, name = _daemonset(ctx, component)
+    ns, ds, daemonset = shell_quote(namespace), shell_quote(name), shell_quote(f"daemonset/{name}")
     if component == "calico":
-        return f"kubectl -n {ns} set env daemonset/{ds} FELIX_IPTABLESBACKEND={'NFT' if host == 'nft' else 'Legacy'}"
+        return f"kubectl -n {ns} set env {daemonset} FELIX_IPTABLESBACKEND={'NFT' if host == 'nft' else 'Legacy'}"
     if component == "kube-proxy":
         return (f"kubectl -n {ns} get daemonset {ds} -o jsonpath='{{.spec.template.spec.containers[0].image}}'"
                 "  # use a kube-proxy image >= v1.17 (iptables-wrapper picks the host backend)")
     if component in AGENT_DS:
-        return f"kubectl -n {ns} rollout restart daemonset/{ds}  # after upgrading to a release that detects it"
+        return f"kubectl -n {ns} rollout restart {daemonset}  # after upgrading to a release that detects it"
     return f"sudo update-alternatives --display iptables  # {component} uses the other backend than the host"
 
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from cnidoctor.bundle import layout
+from cnidoctor.catalog.placeholders import shell_quote
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence
 from cnidoctor.node.agents import agents_by_node
@@ -401,14 +402,16 @@ def agent_values(ctx: Context, node: str, cni: str) -> dict[str, str]:
             "namespace": ns,
             "pod": f"<{cni or 'cni'}-agent-pod-on-{node}>",
             "container": AGENT_CONTAINER.get(cni, "<container>"),
-            "inspect": f"kubectl get pods -A -o wide --field-selector spec.nodeName={node}",
+            "inspect": f"kubectl get pods -A -o wide --field-selector {shell_quote(f'spec.nodeName={node}')}",
         }
     a = agents[0]
     return {
         "namespace": a.namespace,
         "pod": a.name,
         "container": a.container,
-        "inspect": INSPECT.get(cni, "kubectl -n {ns} logs {pod} --tail=100").format(ns=a.namespace, pod=a.name),
+        "inspect": INSPECT.get(cni, "kubectl -n {ns} logs {pod} --tail=100").format(
+            ns=shell_quote(a.namespace), pod=shell_quote(a.name)
+        ),
     }
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 
+from cnidoctor.catalog.placeholders import shell_quote
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 
@@ -77,15 +79,17 @@ def _hit(ctx: Context, pod: dict, missing: list, where: dict[str, list[str]], na
                                  f"(type {_nad_type(nads[(src, req.name)])}); namespace {req.namespace} has "
                                  + (", ".join(n for (s, n) in sorted(nads) if s == req.namespace) or "none"),
                                  f"{src}/NetworkAttachmentDefinition/{req.name}"))
-        create = (f"kubectl -n {src} get {RESOURCE} {req.name} -o json | jq '.metadata |= {{name: .name, namespace: "
-                  f"\"{req.namespace}\"}}' | kubectl apply -f -")
+        rename = f".metadata |= {{name: .name, namespace: {json.dumps(req.namespace)}}}"
+        create = (f"kubectl -n {shell_quote(src)} get {RESOURCE} {shell_quote(req.name)} -o json | "
+                  f"jq {shell_quote(rename)} | kubectl apply -f -")
         lives = f"it exists only in {', '.join(elsewhere)}"
     else:
         evidence.append(Evidence(mx.nad_list_path(req.namespace), f"no NetworkAttachmentDefinition named {req.name} in "
                                  f"any namespace of the bundle; {req.namespace} has "
                                  + (", ".join(n for (s, n) in sorted(nads) if s == req.namespace) or "none")))
         src = req.namespace
-        create = f"kubectl -n {req.namespace} apply -f <NetworkAttachmentDefinition manifest of {req.name}>"
+        create = (f"kubectl -n {shell_quote(req.namespace)} apply -f "
+                  f"<NetworkAttachmentDefinition manifest of {shell_quote(req.name)}>")
         lives = "it exists in no namespace"
     evidence += [m.evidence for m in messages[:2]]
     looked = "the pod's own namespace" if not req.explicit_namespace else "the namespace given in the annotation"

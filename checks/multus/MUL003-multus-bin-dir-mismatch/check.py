@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from cnidoctor.bundle import layout
+from cnidoctor.catalog.placeholders import shell_comment, shell_quote
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 
@@ -89,10 +91,12 @@ def _runtime_hit(ctx: Context, node: str, m, searched, elsewhere, target, ds, bi
     evidence += _listing(ctx, node, plugin, bins)
     runtime_dir = searched[0] if searched else "/opt/cni/bin"
     values = _base_values(node, m, ds)
+    volume = target[2] if target else "<index>"
+    patch = [{"op": "replace", "path": f"/spec/template/spec/volumes/{volume}/hostPath/path", "value": runtime_dir}]
     values.update(wrong_dir=installed, right_dir=runtime_dir, setting="the DaemonSet's CNI bin volume",
-                  fix_command=(f"kubectl -n {values['namespace']} patch daemonset {values['daemonset']} --type json -p "
-                               f"'[{{\"op\":\"replace\",\"path\":\"/spec/template/spec/volumes/"
-                               f"{target[2] if target else '<index>'}/hostPath/path\",\"value\":\"{runtime_dir}\"}}]'"))
+                  fix_command=(f"kubectl -n {shell_quote(values['namespace'])} patch daemonset "
+                               f"{shell_quote(values['daemonset'])} --type json -p "
+                               f"{shell_quote(json.dumps(patch, separators=(',', ':')))}"))
     message = (f"the runtime on {node} looks for {plugin} in [{' '.join(searched)}], but Multus installs it into "
                f"{installed}")
     return Hit(evidence, _objects(node, m), [node], values, message)
@@ -110,10 +114,11 @@ def _bindir_hit(ctx: Context, node: str, m, searched, elsewhere, ds, bins) -> Hi
     setting = ('"binDir" in the multus-daemon-config ConfigMap' if thick
                else '"binDir" in the Multus config (thin entrypoint: --multus-bin-dir)')
     values.update(wrong_dir=" ".join(searched), right_dir=elsewhere[0], setting=setting,
-                  fix_command=(f"kubectl -n {values['namespace']} edit configmap multus-daemon-config  "
-                               f"# set \"binDir\": \"{elsewhere[0]}\"" if thick else
-                               f"kubectl -n {values['namespace']} edit daemonset {values['daemonset']}  "
-                               f"# set --multus-bin-dir={elsewhere[0]}"))
+                  fix_command=(f"kubectl -n {shell_quote(values['namespace'])} edit configmap multus-daemon-config  "
+                               f"# set \"binDir\": \"{shell_comment(elsewhere[0])}\"" if thick else
+                               f"kubectl -n {shell_quote(values['namespace'])} edit daemonset "
+                               f"{shell_quote(values['daemonset'])}  "
+                               f"# set --multus-bin-dir={shell_comment(elsewhere[0])}"))
     message = (f"Multus on {node} looks for its delegate {plugin} in [{' '.join(searched)}], but the node has it in "
                f"{', '.join(elsewhere)}")
     return Hit(evidence, _objects(node, m), [node], values, message)

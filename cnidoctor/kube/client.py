@@ -2,7 +2,8 @@
 
 Responses are read with `_preload_content=False` and parsed as plain JSON (no model deserialisation).
 Every request has a timeout no later than the global deadline; 429/5xx and broken connections are
-retried with backoff honouring `Retry-After`; an expired continue token restarts the list.
+retried with backoff honouring `Retry-After` (an answer asking to come back later up to 10 times, as
+client-go does; no wait passes the deadline); an expired continue token restarts the list.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from cnidoctor.kube.resources import ResourceKind
 
 CONNECT_TIMEOUT = 5.0
 MAX_RETRY_AFTER = 30.0
+THROTTLED_RETRIES = 10  # client-go's limit for an answer asking to come back later (429, or Retry-After)
 MAX_LIST_RESTARTS = 3
 
 
@@ -128,6 +130,7 @@ class KubeClient:
         burst: int = 100,
         request_timeout: float = 30.0,
         retries: int = 4,
+        throttled_retries: int = THROTTLED_RETRIES,
         pool_size: int = 16,
         page_size: int = 500,
     ) -> None:
@@ -145,6 +148,7 @@ class KubeClient:
         self.limiter = RateLimiter(qps, burst)
         self.request_timeout = request_timeout
         self.retries = retries
+        self.throttled_retries = throttled_retries
         self.page_size = page_size
         self.deadline: float | None = None
         self.records: list[RequestRecord] = []
@@ -168,7 +172,7 @@ class KubeClient:
 
     # -- the one request path ---------------------------------------------------------------------
     def _call(self, verb: str, resource: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bytes:
-        retries = kwargs.pop("_retries", self.retries)
+        retries: int | None = kwargs.pop("_retries", None)
         attempt = 0
         timeouts = 0
         while True:
@@ -194,13 +198,21 @@ class KubeClient:
                 self._record(verb, resource, str(err.status or type(err).__name__), started)
                 if isinstance(err, errors.Timeout):
                     timeouts += 1
-                if not err.retryable or attempt >= retries or timeouts > 1:
+                if not err.retryable or attempt >= self._retry_limit(err, retries) or timeouts > 1:
                     raise err from exc
                 delay = self._backoff(attempt, err.retry_after)
                 if self.deadline is not None and time.monotonic() + delay >= self.deadline:
                     raise err from exc
                 time.sleep(delay)
                 attempt += 1
+
+    def _retry_limit(self, err: errors.KubeError, override: int | None) -> int:
+        """Retries allowed after ERR: more for a throttled answer (the server asks to come back later) than
+        for a failure; a caller's own limit (a quick probe) wins."""
+        if override is not None:
+            return override
+        throttled = isinstance(err, errors.TooManyRequests) or err.retry_after is not None
+        return self.throttled_retries if throttled else self.retries
 
     @staticmethod
     def _backoff(attempt: int, retry_after: float | None) -> float:

@@ -52,6 +52,31 @@ def test_429_is_retried_after_retry_after(tmp_path):
     assert (result.path / "cluster" / "nodes.json").is_file()
 
 
+def test_429_is_retried_ten_times_like_client_go(tmp_path):
+    server, result = collect(tmp_path, faults=("429:nodes:times=0,retry_after=0.05",))
+    assert [r.status for r in server.requests if r.resource == "nodes"] == [429] * 11  # the request and 10 retries
+    [gap] = [g for g in result.gaps if "nodes" in g.reason]
+    assert gap.reason.startswith("list nodes: 429 ")
+
+
+def test_429_retries_never_wait_past_the_global_timeout(tmp_path):
+    started = time.monotonic()
+    server, result = collect(tmp_path, faults=("429:nodes:times=0,retry_after=1",), timeout=2.5)
+    elapsed = time.monotonic() - started
+    # sent about 1 s apart from the start (2 or 3 times, as the start is early or late): a wait that would end
+    # past the 2.5 s timeout is not taken, although 10 retries are allowed
+    statuses = [r.status for r in server.requests if r.resource == "nodes"]
+    assert statuses in ([429] * 2, [429] * 3)
+    assert elapsed < 4.5
+    assert any(g.reason.startswith("list nodes: 429 ") for g in result.gaps), result.gaps
+
+
+def test_persistent_500_is_retried_four_times(tmp_path):
+    server, result = collect(tmp_path, faults=("500:daemonsets:times=0",))
+    assert [r.status for r in server.requests if r.resource == "daemonsets"] == [500] * 5
+    assert any("daemonsets" in g.reason and "500" in g.reason for g in result.gaps), result.gaps
+
+
 def test_500_is_retried(tmp_path):
     server, result = collect(tmp_path, faults=("500:daemonsets:times=2",))
     assert result.gaps == []

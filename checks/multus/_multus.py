@@ -69,9 +69,14 @@ def requested_networks(pod: dict) -> list[NetRequest]:
             if isinstance(item, dict) and isinstance(item.get("name"), str) and item["name"]:
                 ns = item.get("namespace")
                 iface = item.get("interface")
-                out.append(NetRequest(ns if isinstance(ns, str) and ns else pod_ns, item["name"],
-                                      iface if isinstance(iface, str) and iface else None,
-                                      isinstance(ns, str) and bool(ns)))
+                out.append(
+                    NetRequest(
+                        ns if isinstance(ns, str) and ns else pod_ns,
+                        item["name"],
+                        iface if isinstance(iface, str) and iface else None,
+                        isinstance(ns, str) and bool(ns),
+                    )
+                )
         return out
     for token in text.split(","):
         token = token.strip()
@@ -157,8 +162,10 @@ def pod_started(pod: dict) -> bool:
     status = pod.get("status") or {}
     if status.get("phase") not in ("Running", "Succeeded"):
         return False
-    return any(isinstance(c, dict) and ("running" in (c.get("state") or {}) or "terminated" in (c.get("state") or {}))
-               for c in status.get("containerStatuses") or [])
+    return any(
+        isinstance(c, dict) and ("running" in (c.get("state") or {}) or "terminated" in (c.get("state") or {}))
+        for c in status.get("containerStatuses") or []
+    )
 
 
 def host_network(pod: dict) -> bool:
@@ -250,9 +257,9 @@ def host_net_d_name(path: str | None) -> str | None:
         return None
     for prefix in HOST_PREFIXES:
         if path.startswith(prefix + "/"):
-            path = path[len(prefix):]
+            path = path[len(prefix) :]
             break
-    return path[len(NET_D):] if path.startswith(NET_D) else None
+    return path[len(NET_D) :] if path.startswith(NET_D) else None
 
 
 def bin_dirs(ctx: Context, node: str) -> CniBinDirs | None:
@@ -282,10 +289,10 @@ def excerpt_around(prefix: str, text: str, m: re.Match, width: int = 440) -> str
     room = max(120, width - len(prefix))
     if len(text) <= room:
         return _tidy(prefix + text)
-    head = text[:min(60, m.start())]
+    head = text[: min(60, m.start())]
     rest = room - len(head)
     start = max(len(head), min(m.start() - rest // 3, len(text) - rest))
-    body = text[start:start + rest]
+    body = text[start : start + rest]
     gap = " … " if start > len(head) else ""
     return _tidy(prefix + head + gap + body + ("…" if start + rest < len(text) else ""))
 
@@ -301,8 +308,15 @@ def _event_pod(ev: dict) -> tuple[str, str] | None:
     return None
 
 
-def find_messages(ctx: Context, rx: re.Pattern, *, events: bool = True, kubelet: bool = True,
-                  logs: bool = True, log_pods: Iterable[dict] | None = None) -> list[Message]:
+def find_messages(
+    ctx: Context,
+    rx: re.Pattern,
+    *,
+    events: bool = True,
+    kubelet: bool = True,
+    logs: bool = True,
+    log_pods: Iterable[dict] | None = None,
+) -> list[Message]:
     """Matches of RX in event messages, nodes' kubelet.log and Multus pod logs (one per pod and source)."""
     out: list[Message] = []
     if events:
@@ -322,8 +336,16 @@ def find_messages(ctx: Context, rx: re.Pattern, *, events: bool = True, kubelet:
             obj = f"{ns}/{kind}/{name}" if kind != "Node" else f"Node/{name}"
             prefix = f"{ev.get('type', '')} {ev.get('reason', '')} {obj}: "
             count = ev.get("count") if isinstance(ev.get("count"), int) else 1
-            out.append(Message(Evidence(layout.namespaced_list(ns, "events"), excerpt_around(prefix, message, m), obj,
-                                        node), node, pod, _groups(m), count, message))
+            out.append(
+                Message(
+                    Evidence(layout.namespaced_list(ns, "events"), excerpt_around(prefix, message, m), obj, node),
+                    node,
+                    pod,
+                    _groups(m),
+                    count,
+                    message,
+                )
+            )
     if kubelet:
         for node in ctx.bundle.node_dirs:
             text = ctx.node_file(node, "kubelet.log")
@@ -340,8 +362,22 @@ def find_messages(ctx: Context, rx: re.Pattern, *, events: bool = True, kubelet:
                 if pod in seen:
                     continue
                 seen.add(pod)
-                out.append(Message(Evidence(layout.node_file(node, "kubelet.log"), excerpt_around("", line.strip(), m),
-                                            f"Node/{node}", node, lineno), node, pod, _groups(m), 1, line))
+                out.append(
+                    Message(
+                        Evidence(
+                            layout.node_file(node, "kubelet.log"),
+                            excerpt_around("", line.strip(), m),
+                            f"Node/{node}",
+                            node,
+                            lineno,
+                        ),
+                        node,
+                        pod,
+                        _groups(m),
+                        1,
+                        line,
+                    )
+                )
     if logs:
         pods = list(log_pods) if log_pods is not None else multus_pods(ctx)
         wanted = {(pod_ns(p), obj_name(p)): p for p in pods}
@@ -353,9 +389,22 @@ def find_messages(ctx: Context, rx: re.Pattern, *, events: bool = True, kubelet:
                 m = rx.search(line.text)
                 if m:
                     pm = _MULTUS_POD_ARG.search(line.text)
-                    out.append(Message(Evidence(ref.path, excerpt_around("", line.text.strip(), m),
-                                                f"{ref.namespace}/Pod/{ref.pod}", node, line.lineno), node,
-                                       (pm.group("ns"), pm.group("name")) if pm else None, _groups(m), 1, line.text))
+                    out.append(
+                        Message(
+                            Evidence(
+                                ref.path,
+                                excerpt_around("", line.text.strip(), m),
+                                f"{ref.namespace}/Pod/{ref.pod}",
+                                node,
+                                line.lineno,
+                            ),
+                            node,
+                            (pm.group("ns"), pm.group("name")) if pm else None,
+                            _groups(m),
+                            1,
+                            line.text,
+                        )
+                    )
                     break
     return out
 
@@ -376,8 +425,10 @@ def multus_own_error(message: str) -> str | None:
 
 
 # -- the Multus pods' containers ---------------------------------------------------------------------------
-SOCKET_ERROR = re.compile(r"dial unix (?P<socket>/\S*multus\.sock): connect: (?P<why>[a-z ]+)|"
-                          r"CmdAdd \(shim\): failed to send CNI request: (?P<send>[^\n']{0,120})")
+SOCKET_ERROR = re.compile(
+    r"dial unix (?P<socket>/\S*multus\.sock): connect: (?P<why>[a-z ]+)|"
+    r"CmdAdd \(shim\): failed to send CNI request: (?P<send>[^\n']{0,120})"
+)
 
 
 @dataclass(frozen=True)
@@ -407,8 +458,11 @@ class ContainerState:
 
 def containers(pod: dict) -> list[ContainerState]:
     spec = pod.get("spec") or {}
-    specs = {c.get("name"): c for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])
-             if isinstance(c, dict)}
+    specs = {
+        c.get("name"): c
+        for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])
+        if isinstance(c, dict)
+    }
     status = pod.get("status") or {}
     out = []
     for init, key in ((True, "initContainerStatuses"), (False, "containerStatuses")):
@@ -436,8 +490,10 @@ def pod_line(c: ContainerState) -> str:
         parts.append(c.waiting)
     t = c.last_terminated
     if t:
-        parts.append(f"last terminated {t.get('reason', '?')} (exit {t.get('exitCode', '?')})"
-                     + (f" at {t['finishedAt']}" if t.get("finishedAt") else ""))
+        parts.append(
+            f"last terminated {t.get('reason', '?')} (exit {t.get('exitCode', '?')})"
+            + (f" at {t['finishedAt']}" if t.get("finishedAt") else "")
+        )
     if c.restarts:
         parts.append(f"{c.restarts} restarts")
     kind = "init container" if c.init else "container"
@@ -465,20 +521,29 @@ def unwired_pods(ctx: Context, node: str) -> list[tuple[dict, list[NetRequest]]]
 def unwired_evidence(pod: dict, missing: list[NetRequest]) -> Evidence:
     ns, name = pod_ns(pod), obj_name(pod)
     status = network_status(pod)
-    shown = ("no network-status annotation" if status is None else
-             "network-status lists only " + (", ".join(f"{e.get('interface')} ({e.get('name')})" for e in status)
-                                             or "nothing"))
-    return Evidence(layout.namespaced_list(ns, "pods"), f"{ns}/Pod/{name} on {pod_node(pod)} (Running) requests "
-                    f"{', '.join(r.ref for r in missing)}: {shown}", f"{ns}/Pod/{name}", pod_node(pod))
+    shown = (
+        "no network-status annotation"
+        if status is None
+        else "network-status lists only "
+        + (", ".join(f"{e.get('interface')} ({e.get('name')})" for e in status) or "nothing")
+    )
+    return Evidence(
+        layout.namespaced_list(ns, "pods"),
+        f"{ns}/Pod/{name} on {pod_node(pod)} (Running) requests {', '.join(r.ref for r in missing)}: {shown}",
+        f"{ns}/Pod/{name}",
+        pod_node(pod),
+    )
 
 
 def recreate_command(node: str, pods: list[dict]) -> str:
     """A command deleting PODS (one line per namespace), or every pod on NODE that requests networks."""
     if not pods:
-        return (f"kubectl get pods -A --field-selector {shell_quote(f'spec.nodeName={node}')} -o jsonpath="
-                "'{range .items[?(@.metadata.annotations.k8s\\.v1\\.cni\\.cncf\\.io/networks)]}"
-                "{.metadata.namespace} {.metadata.name}{\"\\n\"}{end}'"
-                " | while read ns p; do kubectl -n $ns delete pod $p; done")
+        return (
+            f"kubectl get pods -A --field-selector {shell_quote(f'spec.nodeName={node}')} -o jsonpath="
+            "'{range .items[?(@.metadata.annotations.k8s\\.v1\\.cni\\.cncf\\.io/networks)]}"
+            '{.metadata.namespace} {.metadata.name}{"\\n"}{end}\''
+            " | while read ns p; do kubectl -n $ns delete pod $p; done"
+        )
     by_ns: dict[str, list[str]] = {}
     for p in pods:
         by_ns.setdefault(pod_ns(p), []).append(obj_name(p))

@@ -11,10 +11,14 @@ from cnidoctor.model import Evidence, Hit
 
 from .._lib import cnilayer as cl
 
-NOT_READY = re.compile(r"NetworkPluginNotReady|cni config uninitialized|cni plugin not initialized|"
-                       r"network plugin is not ready|no networks found in")
-KUBELET = re.compile(r"no networks found in /\S+|cni config uninitialized|cni plugin not initialized|"
-                     r"No CNI configuration file in /\S+")
+NOT_READY = re.compile(
+    r"NetworkPluginNotReady|cni config uninitialized|cni plugin not initialized|"
+    r"network plugin is not ready|no networks found in"
+)
+KUBELET = re.compile(
+    r"no networks found in /\S+|cni config uninitialized|cni plugin not initialized|"
+    r"No CNI configuration file in /\S+"
+)
 # Tolerations the DaemonSet controller adds to every DaemonSet pod.
 DS_TOLERATIONS = [
     {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
@@ -61,17 +65,21 @@ def why_not_scheduled(ds: dict, node: dict) -> list[str]:
     for k, v in dict_at(spec, "nodeSelector").items():
         if str(labels.get(k)) != str(v):
             reasons.append(f"nodeSelector {k}={v} (node has {k}={labels.get(k) if k in labels else '<unset>'})")
-    req = dicts_at(spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
-                   "nodeSelectorTerms")
+    req = dicts_at(
+        spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"
+    )
     name = obj_name(node)
-    if req and not any(all(_expr_ok(e, labels) for e in dicts_at(t, "matchExpressions"))
-                       and all(_expr_ok(e, {"metadata.name": name}) for e in dicts_at(t, "matchFields"))
-                       for t in req):
+    if req and not any(
+        all(_expr_ok(e, labels) for e in dicts_at(t, "matchExpressions"))
+        and all(_expr_ok(e, {"metadata.name": name}) for e in dicts_at(t, "matchFields"))
+        for t in req
+    ):
         reasons.append("its required nodeAffinity matches none of the node's labels")
     tolerations = dicts_at(spec, "tolerations") + DS_TOLERATIONS
     if spec.get("hostNetwork"):
-        tolerations.append({"key": "node.kubernetes.io/network-unavailable", "operator": "Exists",
-                            "effect": "NoSchedule"})
+        tolerations.append(
+            {"key": "node.kubernetes.io/network-unavailable", "operator": "Exists", "effect": "NoSchedule"}
+        )
     for taint in dicts_at(node, "spec", "taints"):
         if taint.get("effect") in ("NoSchedule", "NoExecute") and not any(_tolerates(t, taint) for t in tolerations):
             value = f"={taint['value']}" if taint.get("value") else ""
@@ -100,18 +108,23 @@ def _fix_scheduling(ds: dict, node: str, node_obj: dict, why: list[str]) -> str:
     cmds = []
     if any(w.startswith("taint ") for w in why):
         has = bool(dicts_at(ds, "spec", "template", "spec", "tolerations"))
-        patch = ('[{"op":"add","path":"/spec/template/spec/tolerations/-","value":{"operator":"Exists"}}]' if has
-                 else '[{"op":"add","path":"/spec/template/spec/tolerations","value":[{"operator":"Exists"}]}]')
+        patch = (
+            '[{"op":"add","path":"/spec/template/spec/tolerations/-","value":{"operator":"Exists"}}]'
+            if has
+            else '[{"op":"add","path":"/spec/template/spec/tolerations","value":[{"operator":"Exists"}]}]'
+        )
         cmds.append(f"kubectl -n {ns} patch daemonset {name} --type=json -p '{patch}'")
     labels = dict_at(node_obj, "metadata", "labels")
     selector = dict_at(ds, "spec", "template", "spec", "nodeSelector")
     missing = {k: v for k, v in selector.items() if str(labels.get(k)) != str(v)}
     if missing:
-        cmds.append(f"kubectl label node {shell_quote(node)} --overwrite "
-                    + shell_join(f"{k}={v}" for k, v in missing.items()))
+        cmds.append(
+            f"kubectl label node {shell_quote(node)} --overwrite " + shell_join(f"{k}={v}" for k, v in missing.items())
+        )
     if any("nodeAffinity" in w for w in why):
-        cmds.append(f"kubectl -n {ns} edit daemonset {name}  # spec.template.spec.affinity excludes "
-                    f"{shell_comment(node)}")
+        cmds.append(
+            f"kubectl -n {ns} edit daemonset {name}  # spec.template.spec.affinity excludes {shell_comment(node)}"
+        )
     return "\n".join(cmds)
 
 
@@ -144,13 +157,17 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         evidence = list(signals)
         if sel is not None:
             extra = f" (only {', '.join(sel.backups + sel.ignored)})" if sel.backups or sel.ignored else ""
-            evidence.append(Evidence(layout.node_file(node, layout.CNI_NET_D + "/"),
-                                     f"/etc/cni/net.d on {node} holds no .conf/.conflist/.json{extra}",
-                                     f"Node/{node}", node))
+            evidence.append(
+                Evidence(
+                    layout.node_file(node, layout.CNI_NET_D + "/"),
+                    f"/etc/cni/net.d on {node} holds no .conf/.conflist/.json{extra}",
+                    f"Node/{node}",
+                    node,
+                )
+            )
         reasons, values = _reasons(ctx, node, agents, evidence)
         values["node"] = node
-        hits.append(Hit(evidence, [f"Node/{node}"], [node], values,
-                        f"{node} has no CNI config: " + "; ".join(reasons)))
+        hits.append(Hit(evidence, [f"Node/{node}"], [node], values, f"{node} has no CNI config: " + "; ".join(reasons)))
     return hits
 
 
@@ -169,38 +186,50 @@ def _reasons(ctx: Context, node: str, agents: list[dict], evidence: list[Evidenc
         pod = cl.agent_pod_on(ctx, ds, node)
         if pod is None:
             why = why_not_scheduled(ds, node_obj) if node_obj else []
-            text = (f"{ref} is not scheduled on {node}: {'; '.join(why)}" if why
-                    else f"{ref} has no pod on {node}")
+            text = f"{ref} is not scheduled on {node}: {'; '.join(why)}" if why else f"{ref} has no pod on {node}"
             reasons.append(text)
             evidence.append(Evidence(path, text, ref, node))
             values.setdefault("namespace", ns)
             values.setdefault("daemonset", obj_name(ds))
             if why:
-                values.setdefault("fix_how", f"let {obj_name(ds)} run on {node}: CNI agents normally tolerate every "
-                                             "taint and select every node")
+                values.setdefault(
+                    "fix_how",
+                    f"let {obj_name(ds)} run on {node}: CNI agents normally tolerate every taint and select every node",
+                )
                 values.setdefault("fix_command", _fix_scheduling(ds, node, node_obj, why))
             else:
                 values.setdefault("fix_how", f"find out why the DaemonSet controller created no {obj_name(ds)} pod")
-                values.setdefault("fix_command",
-                                  f"kubectl -n {shell_quote(ns)} describe daemonset {shell_quote(obj_name(ds))}")
+                values.setdefault(
+                    "fix_command", f"kubectl -n {shell_quote(ns)} describe daemonset {shell_quote(obj_name(ds))}"
+                )
             continue
         state = _pod_state(pod)
         if state is None:
             continue
         text = f"its agent {ns}/{obj_name(pod)} is not working ({state}); the agent writes the config once healthy"
         reasons.append(text)
-        evidence.append(Evidence(layout.namespaced_list(ns, "pods"), f"{ns}/Pod/{obj_name(pod)} on {node}: {state}",
-                                 f"{ns}/Pod/{obj_name(pod)}", node))
+        evidence.append(
+            Evidence(
+                layout.namespaced_list(ns, "pods"),
+                f"{ns}/Pod/{obj_name(pod)} on {node}: {state}",
+                f"{ns}/Pod/{obj_name(pod)}",
+                node,
+            )
+        )
         values.setdefault("namespace", ns)
         values.setdefault("pod", obj_name(pod))
         values.setdefault("daemonset", obj_name(ds))
         values.setdefault("fix_how", f"fix {obj_name(pod)} first (its previous log says why it fails)")
-        values.setdefault("fix_command", f"kubectl -n {shell_quote(ns)} logs {shell_quote(obj_name(pod))} "
-                                         "--all-containers --previous --tail=50")
+        values.setdefault(
+            "fix_command",
+            f"kubectl -n {shell_quote(ns)} logs {shell_quote(obj_name(pod))} --all-containers --previous --tail=50",
+        )
     if not reasons:
         dirs = sorted({p for ds in agents for p in cl.host_paths(ds) if "net.d" in p})
-        reasons.append(f"the CNI agents on {node} are running, yet no config is in /etc/cni/net.d (they write to "
-                       f"{', '.join(dirs) or 'an unknown directory'})")
+        reasons.append(
+            f"the CNI agents on {node} are running, yet no config is in /etc/cni/net.d (they write to "
+            f"{', '.join(dirs) or 'an unknown directory'})"
+        )
         values.setdefault("fix_how", "compare the directory the agents write with the runtime's conf_dir")
-        values.setdefault("fix_command", f"ssh {shell_quote(node)} \"sudo containerd config dump | grep -n conf_dir\"")
+        values.setdefault("fix_command", f'ssh {shell_quote(node)} "sudo containerd config dump | grep -n conf_dir"')
     return reasons, values

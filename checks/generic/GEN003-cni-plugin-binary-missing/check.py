@@ -12,8 +12,9 @@ from cnidoctor.model import Evidence, Hit
 from .._lib import cnilayer as cl
 
 FIND = re.compile(r'failed to find plugin "(?P<plugin>[^"]+)" in path \[(?P<dirs>[^\]]*)\]')
-REFERENCE = ("https://github.com/containernetworking/plugins/releases/download/v1.6.2/"
-             "cni-plugins-linux-{arch}-v1.6.2.tgz")
+REFERENCE = (
+    "https://github.com/containernetworking/plugins/releases/download/v1.6.2/cni-plugins-linux-{arch}-v1.6.2.tgz"
+)
 
 
 class _Missing:
@@ -40,14 +41,18 @@ def _role(ctx: Context, node: str, plugin: str, message: str, nads: dict) -> str
 
 
 def _bin_excerpt(bins, plugin: str) -> str:  # noqa: ANN001
-    parts = [f"{d}: {len(names)} binaries ({' '.join(names[:20])}{' ...' if len(names) > 20 else ''})"
-             for d, names in bins.dirs.items()]
+    parts = [
+        f"{d}: {len(names)} binaries ({' '.join(names[:20])}{' ...' if len(names) > 20 else ''})"
+        for d, names in bins.dirs.items()
+    ]
     return f"no {plugin} in " + "; ".join(parts)
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
-    nads = {f"{meta(n).get('namespace')}/{obj_name(n)}": n
-            for n in ctx.resource("network-attachment-definitions.k8s.cni.cncf.io")}
+    nads = {
+        f"{meta(n).get('namespace')}/{obj_name(n)}": n
+        for n in ctx.resource("network-attachment-definitions.k8s.cni.cncf.io")
+    }
     found: dict[tuple[str, str], _Missing] = {}
 
     def missing(node: str, plugin: str) -> _Missing:
@@ -92,9 +97,16 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
                     if not bins.has(plugin):
                         m = missing(node, plugin)
                         m.role = m.role or f"a Multus delegate (NetworkAttachmentDefinition {ref})"
-                        m.evidence.append(Evidence(
-                            layout.namespaced_list(ref.split("/")[0], "network-attachment-definitions.k8s.cni.cncf.io"),
-                            f"NetworkAttachmentDefinition {ref} config type {plugin}", obj_ref(nad), None))
+                        m.evidence.append(
+                            Evidence(
+                                layout.namespaced_list(
+                                    ref.split("/")[0], "network-attachment-definitions.k8s.cni.cncf.io"
+                                ),
+                                f"NetworkAttachmentDefinition {ref} config type {plugin}",
+                                obj_ref(nad),
+                                None,
+                            )
+                        )
 
     return [_hit(ctx, m, found) for m in sorted(found.values(), key=lambda m: (not m.pods, m.node, m.plugin))]
 
@@ -106,8 +118,9 @@ def _config_line(ctx: Context, node: str, fname: str | None, plugin: str) -> Evi
     rx = re.compile(r'"type"\s*:\s*"' + re.escape(plugin) + '"')
     for i, line in enumerate(text.splitlines(), start=1):
         if rx.search(line):
-            return Evidence(layout.node_file(node, f"{layout.CNI_NET_D}/{fname}"), line.strip()[:300],
-                            f"Node/{node}", node, i)
+            return Evidence(
+                layout.node_file(node, f"{layout.CNI_NET_D}/{fname}"), line.strip()[:300], f"Node/{node}", node, i
+            )
     return None
 
 
@@ -116,8 +129,11 @@ def _hit(ctx: Context, m: _Missing, found: dict) -> Hit:
     bin_dir = (m.dirs or list(bins.dirs) or ["/opt/cni/bin"])[0]
     errors = [e for e in m.evidence if e.path.endswith("events.json")][:2]
     errors = errors or [e for e in m.evidence if e.path.endswith("kubelet.log")][:1]
-    evidence = errors + [Evidence(layout.node_file(m.node, "cni-bin.txt"), _bin_excerpt(bins, m.plugin)[:400],
-                                  f"Node/{m.node}", m.node, 1)]
+    evidence = errors + [
+        Evidence(
+            layout.node_file(m.node, "cni-bin.txt"), _bin_excerpt(bins, m.plugin)[:400], f"Node/{m.node}", m.node, 1
+        )
+    ]
     evidence += [e for e in m.evidence if e not in errors and not e.path.endswith(("events.json", "kubelet.log"))]
     have = [n for n in ctx.node_names if n != m.node and (b := cl.cni_bin(ctx, n)) is not None and b.has(m.plugin)]
     lacking = sorted({n for (n, p) in found if p == m.plugin})
@@ -127,20 +143,32 @@ def _hit(ctx: Context, m: _Missing, found: dict) -> Hit:
     manual = [ds for ds in agents[:1] if not cl.installs_binaries(ds)]
     for ds in manual:
         ns = str(meta(ds).get("namespace"))
-        evidence.insert(len(errors) + 1, Evidence(
-            layout.namespaced_list(ns, "daemonsets"),
-            f"{obj_ref(ds, 'DaemonSet')} mounts no CNI binary directory (hostPath: "
-            f"{', '.join(cl.host_paths(ds)) or 'none'}): nothing in it installs {m.plugin}", obj_ref(ds, "DaemonSet")))
+        evidence.insert(
+            len(errors) + 1,
+            Evidence(
+                layout.namespaced_list(ns, "daemonsets"),
+                f"{obj_ref(ds, 'DaemonSet')} mounts no CNI binary directory (hostPath: "
+                f"{', '.join(cl.host_paths(ds)) or 'none'}): nothing in it installs {m.plugin}",
+                obj_ref(ds, "DaemonSet"),
+            ),
+        )
         notes.append(f"{obj_name(ds)} does not install the binary itself (it relied on a host package)")
     outlier = cl.version_outlier(ctx, m.node)
     if outlier:
         evidence.insert(len(errors) + 1, outlier)
-        notes.append(outlier.excerpt.split(" ", 2)[2] + ": an upgrade of the node's packages may have replaced "
-                     + bin_dir)
+        notes.append(
+            outlier.excerpt.split(" ", 2)[2] + ": an upgrade of the node's packages may have replaced " + bin_dir
+        )
     if have:
         where = cl.cni_bin(ctx, have[0]).where(m.plugin)[0]
-        evidence.append(Evidence(layout.node_file(have[0], "cni-bin.txt"), f"{where}/{m.plugin} present on {have[0]}",
-                                 f"Node/{have[0]}", have[0]))
+        evidence.append(
+            Evidence(
+                layout.node_file(have[0], "cni-bin.txt"),
+                f"{where}/{m.plugin} present on {have[0]}",
+                f"Node/{have[0]}",
+                have[0],
+            )
+        )
         notes.append(f"{', '.join(have[:4])} still {'has' if len(have) == 1 else 'have'} it")
     elif len(lacking) > 1:
         notes.append(f"missing on every node checked ({', '.join(lacking[:6])})")
@@ -148,9 +176,16 @@ def _hit(ctx: Context, m: _Missing, found: dict) -> Hit:
     if manual:
         how += f"; then update {obj_ref(manual[0], 'DaemonSet')} to a release whose init container installs it"
     role = m.role or "named by the runtime's error"
-    ns, pod = (m.pods[0].split("/", 1) if m.pods else ("", ""))
-    values = {"plugin": m.plugin, "bin_dir": bin_dir, "dirs": " ".join(m.dirs or list(bins.dirs)), "role": role,
-              "install_command": install, "install_how": how, "node": m.node}
+    ns, pod = m.pods[0].split("/", 1) if m.pods else ("", "")
+    values = {
+        "plugin": m.plugin,
+        "bin_dir": bin_dir,
+        "dirs": " ".join(m.dirs or list(bins.dirs)),
+        "role": role,
+        "install_command": install,
+        "install_how": how,
+        "node": m.node,
+    }
     if pod:
         values.update(namespace=ns, pod=pod)
     message = f"{m.plugin} ({role}) is not installed on {m.node}: not in {', '.join(bins.dirs) or bin_dir}"
@@ -160,24 +195,31 @@ def _hit(ctx: Context, m: _Missing, found: dict) -> Hit:
     return Hit(evidence, objects, [m.node], values, message)
 
 
-def _install(ctx: Context, m: _Missing, family: str | None, agents: list[dict], have: list[str],
-             bin_dir: str, lacking: list[str]) -> tuple[str, str]:
+def _install(
+    ctx: Context, m: _Missing, family: str | None, agents: list[dict], have: list[str], bin_dir: str, lacking: list[str]
+) -> tuple[str, str]:
     for ds in agents:
         pod = cl.agent_pod_on(ctx, ds, m.node)
         if pod is not None and cl.installs_binaries(ds):
-            return (f"kubectl -n {shell_quote(meta(pod).get('namespace'))} delete pod {shell_quote(obj_name(pod))}",
-                    f"restart {obj_name(ds)} on the node: its init container copies the binary back")
+            return (
+                f"kubectl -n {shell_quote(meta(pod).get('namespace'))} delete pod {shell_quote(obj_name(pod))}",
+                f"restart {obj_name(ds)} on the node: its init container copies the binary back",
+            )
     target = shell_quote(f"{bin_dir}/{m.plugin}")
     if have:
         src = have[0]
         path = f"{cl.cni_bin(ctx, src).where(m.plugin)[0]}/{m.plugin}"
-        return (f"{ssh_command(src, f'sudo cat {shell_quote(path)}')} | "
-                f"{ssh_command(m.node, f'sudo tee {target} >/dev/null && sudo chmod 755 {target}')}",
-                f"copy it from {src}")
+        return (
+            f"{ssh_command(src, f'sudo cat {shell_quote(path)}')} | "
+            f"{ssh_command(m.node, f'sudo tee {target} >/dev/null && sudo chmod 755 {target}')}",
+            f"copy it from {src}",
+        )
     if family is None:
         arch = str(cl.node_info(ctx, m.node).get("architecture") or "amd64")
         url = REFERENCE.format(arch=arch)
         remote = shell_quote(f"curl -sSL {shell_quote(url)} | sudo tar -xz -C {shell_quote(bin_dir)}")
-        return (f'for n in {shell_join(lacking or [m.node])}; do ssh "$n" {remote}; done',
-                "install the containernetworking reference plugins on every node that lacks it")
+        return (
+            f'for n in {shell_join(lacking or [m.node])}; do ssh "$n" {remote}; done',
+            "install the containernetworking reference plugins on every node that lacks it",
+        )
     return (f"sudo ls -l {shell_quote(bin_dir)}", f"reinstall {family}'s CNI plugin into {bin_dir}")

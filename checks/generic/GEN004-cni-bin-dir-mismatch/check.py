@@ -19,15 +19,21 @@ def _runtime_fix(ctx: Context, node: str, found: str) -> tuple[str, str]:
     host, found = shell_quote(node), shell_comment(found)
     runtime = str(cl.node_info(ctx, node).get("containerRuntimeVersion") or "")
     if runtime.startswith("cri-o"):
-        return ("CRI-O `plugin_dirs` in [crio.network]",
-                f"ssh {host} \"sudo grep -rn plugin_dir /etc/crio/\" # add {found}, then: sudo systemctl restart crio")
+        return (
+            "CRI-O `plugin_dirs` in [crio.network]",
+            f'ssh {host} "sudo grep -rn plugin_dir /etc/crio/" # add {found}, then: sudo systemctl restart crio',
+        )
     if runtime.startswith("docker"):
-        return ("the kubelet flag --cni-bin-dir",
-                f"ssh {host} \"ps -o args= -C kubelet | tr ' ' '\\n' | grep cni-bin-dir\" "
-                f"# set --cni-bin-dir={found}, then: sudo systemctl restart kubelet")
-    return ("containerd's CRI `bin_dir` (containerd 2.x: `bin_dirs`)",
-            f"ssh {host} \"sudo containerd config dump | grep -n bin_dir\" "
-            f"# set it to {found} in /etc/containerd/config.toml, then: sudo systemctl restart containerd")
+        return (
+            "the kubelet flag --cni-bin-dir",
+            f"ssh {host} \"ps -o args= -C kubelet | tr ' ' '\\n' | grep cni-bin-dir\" "
+            f"# set --cni-bin-dir={found}, then: sudo systemctl restart kubelet",
+        )
+    return (
+        "containerd's CRI `bin_dir` (containerd 2.x: `bin_dirs`)",
+        f'ssh {host} "sudo containerd config dump | grep -n bin_dir" '
+        f"# set it to {found} in /etc/containerd/config.toml, then: sudo systemctl restart containerd",
+    )
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
@@ -61,30 +67,53 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             for plugin, _ in cl.required_plugins(d):
                 where = bins.where(plugin)
                 if where and bin_dir not in where and (node, plugin) not in hits:
-                    ev = Evidence(layout.node_file(node, f"{layout.CNI_NET_D}/{sel.selected}"),
-                                  f'{sel.selected}: "binDir": "{bin_dir}" (delegate plugin {plugin})', f"Node/{node}",
-                                  node)
+                    ev = Evidence(
+                        layout.node_file(node, f"{layout.CNI_NET_D}/{sel.selected}"),
+                        f'{sel.selected}: "binDir": "{bin_dir}" (delegate plugin {plugin})',
+                        f"Node/{node}",
+                        node,
+                    )
                     hits[(node, plugin)] = _hit(ctx, node, plugin, [bin_dir], where, bins, ev, "Multus", None)
     return list(hits.values())
 
 
-def _hit(ctx: Context, node: str, plugin: str, dirs: list[str], where: tuple[str, ...], bins, first: Evidence,  # noqa: ANN001
-         who: str, pod: str | None) -> Hit:
+def _hit(
+    ctx: Context,
+    node: str,
+    plugin: str,
+    dirs: list[str],
+    where: tuple[str, ...],
+    bins,
+    first: Evidence,  # noqa: ANN001
+    who: str,
+    pod: str | None,
+) -> Hit:
     searched = " ".join(dirs)
-    listing = "; ".join(f"{d}: {len(n)} binaries" + (f" (incl. {plugin})" if plugin in n else f" (no {plugin})")
-                        for d, n in bins.dirs.items())
+    listing = "; ".join(
+        f"{d}: {len(n)} binaries" + (f" (incl. {plugin})" if plugin in n else f" (no {plugin})")
+        for d, n in bins.dirs.items()
+    )
     evidence = [first, Evidence(layout.node_file(node, "cni-bin.txt"), listing[:400], f"Node/{node}", node, 1)]
     setting, show = _runtime_fix(ctx, node, where[0])
     if who == "Multus":
         show = f"ssh {shell_quote(node)} 'sudo grep -n binDir /etc/cni/net.d/*multus*'"
         setting = "the Multus `binDir`"
-    values = {"node": node, "plugin": plugin, "searched": searched, "found_dir": where[0], "setting": setting,
-              "show_command": show, "first_dir": dirs[0] if dirs else "/opt/cni/bin"}
+    values = {
+        "node": node,
+        "plugin": plugin,
+        "searched": searched,
+        "found_dir": where[0],
+        "setting": setting,
+        "show_command": show,
+        "first_dir": dirs[0] if dirs else "/opt/cni/bin",
+    }
     objects = [f"Node/{node}"]
     if pod:
         ns, name = pod.split("/", 1)
         values.update(namespace=ns, pod=name)
         objects.append(f"{ns}/Pod/{name}")
-    msg = (f"{who} on {node} looks for {plugin} in [{searched}], but it is installed in {', '.join(where)}: "
-           f"the CNI binary directory setting is wrong, the plugin is not missing")
+    msg = (
+        f"{who} on {node} looks for {plugin} in [{searched}], but it is installed in {', '.join(where)}: "
+        f"the CNI binary directory setting is wrong, the plugin is not missing"
+    )
     return Hit(evidence, objects, [node], values, msg)

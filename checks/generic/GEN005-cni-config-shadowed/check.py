@@ -47,19 +47,35 @@ def _hit(ctx: Context, node: str, sel, intended: str, deployed: dict, selections
         why = "written by hand or by another installer"
     path = layout.node_file(node, f"{layout.CNI_NET_D}/{rogue}")
     desc = ", ".join([*cfg.types, *([f"{cfg.ipam.type} {' '.join(subnets)}".strip()] if cfg.ipam else [])])
-    evidence = [Evidence(path, f"{rogue} ({desc}) sorts before {intended}: the runtime uses {rogue} as the pod "
-                               f"network on {node}", f"Node/{node}", node, 1)]
+    evidence = [
+        Evidence(
+            path,
+            f"{rogue} ({desc}) sorts before {intended}: the runtime uses {rogue} as the pod network on {node}",
+            f"Node/{node}",
+            node,
+            1,
+        )
+    ]
     others = sorted(n for n, s in selections.items() if n != node and s.selected == intended)
     if others:
-        evidence.append(Evidence(layout.node_file(others[0], f"{layout.CNI_NET_D}/{intended}"),
-                                 f"{', '.join(others[:5])} use{'s' if len(others) == 1 else ''} {intended} only",
-                                 f"Node/{others[0]}", others[0]))
+        evidence.append(
+            Evidence(
+                layout.node_file(others[0], f"{layout.CNI_NET_D}/{intended}"),
+                f"{', '.join(others[:5])} use{'s' if len(others) == 1 else ''} {intended} only",
+                f"Node/{others[0]}",
+                others[0],
+            )
+        )
     fam = cl.config_family(sel.configs[intended])
     if fam in deployed:
         ds = deployed[fam]
-        evidence.append(Evidence(layout.namespaced_list(str(meta(ds).get("namespace")), "daemonsets"),
-                                 f"{obj_ref(ds, 'DaemonSet')} is the deployed CNI; it wrote {intended}",
-                                 obj_ref(ds, "DaemonSet")))
+        evidence.append(
+            Evidence(
+                layout.namespaced_list(str(meta(ds).get("namespace")), "daemonsets"),
+                f"{obj_ref(ds, 'DaemonSet')} is the deployed CNI; it wrote {intended}",
+                obj_ref(ds, "DaemonSet"),
+            )
+        )
     affected = []
     nets = [n for n in (cl.to_net(s) for s in subnets) if n]
     for p in ctx.pods_by_node.get(node, []):
@@ -67,17 +83,30 @@ def _hit(ctx: Context, node: str, sel, intended: str, deployed: dict, selections
         if ips:
             affected.append(p)
             if len(affected) <= 4:
-                evidence.append(Evidence(layout.namespaced_list(str(meta(p).get("namespace")), "pods"),
-                                         f"{meta(p).get('namespace')}/{obj_name(p)} on {node}: podIP {ips[0]} from "
-                                         f"{cfg.name or rogue}'s range {', '.join(subnets)}", cl.pod_ref(p), node))
+                evidence.append(
+                    Evidence(
+                        layout.namespaced_list(str(meta(p).get("namespace")), "pods"),
+                        f"{meta(p).get('namespace')}/{obj_name(p)} on {node}: podIP {ips[0]} from "
+                        f"{cfg.name or rogue}'s range {', '.join(subnets)}",
+                        cl.pod_ref(p),
+                        node,
+                    )
+                )
     by_ns: dict[str, list[str]] = {}
     for p in affected:
         by_ns.setdefault(str(meta(p).get("namespace")), []).append(obj_name(p))
-    recreate = " && ".join(f"kubectl -n {shell_quote(ns)} delete pod {shell_join(names)}"
-                           for ns, names in sorted(by_ns.items()))
-    values = {"node": node, "rogue": rogue, "intended": intended, "kind": kind,
-              "recreate_command": recreate or
-              f"kubectl get pods -A -o wide --field-selector {shell_quote(f'spec.nodeName={node}')}"}
-    message = (f"{node} uses {rogue}, {kind} ({why}), instead of {intended}"
-               + (f"; {len(affected)} pod(s) got addresses from it" if affected else ""))
+    recreate = " && ".join(
+        f"kubectl -n {shell_quote(ns)} delete pod {shell_join(names)}" for ns, names in sorted(by_ns.items())
+    )
+    values = {
+        "node": node,
+        "rogue": rogue,
+        "intended": intended,
+        "kind": kind,
+        "recreate_command": recreate
+        or f"kubectl get pods -A -o wide --field-selector {shell_quote(f'spec.nodeName={node}')}",
+    }
+    message = f"{node} uses {rogue}, {kind} ({why}), instead of {intended}" + (
+        f"; {len(affected)} pod(s) got addresses from it" if affected else ""
+    )
     return Hit(evidence, [f"Node/{node}"] + [cl.pod_ref(p) for p in affected], [node], values, message)

@@ -14,10 +14,10 @@ from .._lib import cnilayer as cl
 INCOMPATIBLE = re.compile(
     r'(?:plugin type="(?P<plugin>[^"]+)"(?: name="[^"]*")? failed \((?:add|del|check|status)\): )?'
     r'(?:incompatible CNI versions; config is "(?P<config>[^"]+)", plugin supports \[(?P<supported>[^\]]*)\]'
-    r'|plugin (?:type=)?"?(?P<plugin2>[\w.-]+)"? does not support config version "(?P<config2>[^"]+)")')
+    r'|plugin (?:type=)?"?(?P<plugin2>[\w.-]+)"? does not support config version "(?P<config2>[^"]+)")'
+)
 VERSION = re.compile(r"[0-9]+(\.[0-9]+)*")  # what may go into the fix's sed expression (no sed or shell syntax)
-PLUGINS = ("https://github.com/containernetworking/plugins/releases/download/v1.6.2/"
-           "cni-plugins-linux-{arch}-v1.6.2.tgz")
+PLUGINS = "https://github.com/containernetworking/plugins/releases/download/v1.6.2/cni-plugins-linux-{arch}-v1.6.2.tgz"
 
 
 def _vt(v: str) -> tuple[int, ...]:
@@ -32,8 +32,11 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             continue
         m = occ.match
         sel = cl.net_d(ctx, node)
-        plugin = m["plugin"] or m["plugin2"] or (sel.config.types[0] if sel and sel.config and sel.config.types
-                                                   else "<plugin>")
+        plugin = (
+            m["plugin"]
+            or m["plugin2"]
+            or (sel.config.types[0] if sel and sel.config and sel.config.types else "<plugin>")
+        )
         config = m["config"] or m["config2"] or "?"
         supported = [s.strip('"') for s in (m["supported"] or "").split()]
         if node in by_node:
@@ -59,20 +62,34 @@ def _hit(ctx: Context, node: str, plugin: str, config: str, supported: list[str]
     url = shell_quote(PLUGINS.format(arch=arch))
     upgrade_plugins = ssh_command(node, f"curl -sSL {url} | sudo tar -xz -C /opt/cni/bin")
     if plugin == "loopback" and rv and (1, 6, 0) <= _vt(rv.group(1)) <= (1, 6, 3) and _vt(config) >= (1, 0, 0):
-        evidence.append(Evidence(layout.NODES_LIST, f"node {node} containerRuntimeVersion {runtime}", f"Node/{node}",
-                                 node))
-        cause = (f"containerd {rv.group(1)} on {node} calls loopback with its built-in cniVersion {config} config, "
-                 f"but the installed CNI plugins support at most {newest}")
-        how = ("upgrade containerd on the node to 1.6.4 or later (it falls back to an older loopback version), "
-               "or upgrade the CNI plugins to v1.x")
+        evidence.append(
+            Evidence(layout.NODES_LIST, f"node {node} containerRuntimeVersion {runtime}", f"Node/{node}", node)
+        )
+        cause = (
+            f"containerd {rv.group(1)} on {node} calls loopback with its built-in cniVersion {config} config, "
+            f"but the installed CNI plugins support at most {newest}"
+        )
+        how = (
+            "upgrade containerd on the node to 1.6.4 or later (it falls back to an older loopback version), "
+            "or upgrade the CNI plugins to v1.x"
+        )
         fix = upgrade_plugins + f"  # or upgrade containerd on {shell_comment(node)} to >= 1.6.4"
     elif cfg_version and cfg_version == config and supported:
-        evidence.append(Evidence(layout.node_file(node, f"{layout.CNI_NET_D}/{sel.selected}"),
-                                 f'{sel.selected}: "cniVersion": "{cfg_version}"', f"Node/{node}", node))
-        cause = (f"{sel.selected} on {node} declares cniVersion {config}, newer than {plugin} supports "
-                 f"({newest} at most)")
-        how = (f"lower cniVersion in {sel.selected} to {newest}, and in the CNI's config map that writes the file, "
-               f"or upgrade {plugin} to a release that supports {config}")
+        evidence.append(
+            Evidence(
+                layout.node_file(node, f"{layout.CNI_NET_D}/{sel.selected}"),
+                f'{sel.selected}: "cniVersion": "{cfg_version}"',
+                f"Node/{node}",
+                node,
+            )
+        )
+        cause = (
+            f"{sel.selected} on {node} declares cniVersion {config}, newer than {plugin} supports ({newest} at most)"
+        )
+        how = (
+            f"lower cniVersion in {sel.selected} to {newest}, and in the CNI's config map that writes the file, "
+            f"or upgrade {plugin} to a release that supports {config}"
+        )
         path = shell_quote(f"/etc/cni/net.d/{sel.selected}")
         if VERSION.fullmatch(config) and VERSION.fullmatch(newest):
             sed = f"""s/"cniVersion": *"{config}"/"cniVersion": "{newest}"/"""
@@ -95,10 +112,25 @@ def _hit(ctx: Context, node: str, plugin: str, config: str, supported: list[str]
         d, names = next(iter(bins.dirs.items()))
         pre_1_0 = "flannel" in names and _vt(newest) < (1,)
         old = " (includes `flannel`: the pre-1.0 reference plugin set)" if pre_1_0 else ""
-        evidence.append(Evidence(layout.node_file(node, "cni-bin.txt"), f"{d}: {' '.join(names[:20])}{old}"[:400],
-                                 f"Node/{node}", node, 1))
-    values = {"node": node, "plugin": plugin, "config_version": config, "supported": " ".join(supported),
-              "newest": newest, "fix_how": how, "fix_command": fix, "runtime": runtime}
+        evidence.append(
+            Evidence(
+                layout.node_file(node, "cni-bin.txt"),
+                f"{d}: {' '.join(names[:20])}{old}"[:400],
+                f"Node/{node}",
+                node,
+                1,
+            )
+        )
+    values = {
+        "node": node,
+        "plugin": plugin,
+        "config_version": config,
+        "supported": " ".join(supported),
+        "newest": newest,
+        "fix_how": how,
+        "fix_command": fix,
+        "runtime": runtime,
+    }
     objects = [f"Node/{node}"]
     if occ.pod:
         ns, name = occ.pod.split("/", 1)

@@ -26,13 +26,26 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         evidence, objects, nodes = [], [], []
         for p in pods:
             ns, node = str(meta(p).get("namespace")), str_at(p, "spec", "nodeName")
-            evidence.append(Evidence(layout.namespaced_list(ns, "pods"),
-                                     f"{ns}/{obj_name(p)} on {node or '?'}: podIP {ip}", cl.pod_ref(p), node))
+            evidence.append(
+                Evidence(
+                    layout.namespaced_list(ns, "pods"),
+                    f"{ns}/{obj_name(p)} on {node or '?'}: podIP {ip}",
+                    cl.pod_ref(p),
+                    node,
+                )
+            )
             objects.append(cl.pod_ref(p))
             if node:
                 nodes.append(node)
         first = pods[-1]
         values = {"ip": ip, "namespace": str(meta(first).get("namespace")), "pod": obj_name(first)}
-        hits.append(Hit(evidence, objects, sorted(set(nodes)), values,
-                        f"{ip} is held by {len(pods)} pods: {', '.join(o.split('/Pod/')[1] for o in objects)}"))
+        hits.append(
+            Hit(
+                evidence,
+                objects,
+                sorted(set(nodes)),
+                values,
+                f"{ip} is held by {len(pods)} pods: {', '.join(o.split('/Pod/')[1] for o in objects)}",
+            )
+        )
     return hits

@@ -38,8 +38,15 @@ def _flag_ranges(ctx: Context, component: str, flag: str, edit: str) -> list[Ran
                 for v in a.split("=", 1)[1].split(","):
                     net = cl.to_net(v)
                     if net:
-                        out.append(Range(net, f"{obj_name(p)} {flag}={v}", layout.namespaced_list(ns, "pods"),
-                                         f"{ns}/Pod/{obj_name(p)}", edit))
+                        out.append(
+                            Range(
+                                net,
+                                f"{obj_name(p)} {flag}={v}",
+                                layout.namespaced_list(ns, "pods"),
+                                f"{ns}/Pod/{obj_name(p)}",
+                                edit,
+                            )
+                        )
         if out:
             return out
     return out
@@ -58,31 +65,65 @@ def pod_ranges(ctx: Context) -> list[Range]:
                 nets = []
             for v in nets:
                 if cl.to_net(v):
-                    out.append(Range(cl.to_net(v), f"{obj_name(cm)} net-conf.json Network {v}", path, ref,
-                                     f"kubectl -n {shell_quote(ns)} get configmap {shell_quote(obj_name(cm))} -o yaml"))
+                    out.append(
+                        Range(
+                            cl.to_net(v),
+                            f"{obj_name(cm)} net-conf.json Network {v}",
+                            path,
+                            ref,
+                            f"kubectl -n {shell_quote(ns)} get configmap {shell_quote(obj_name(cm))} -o yaml",
+                        )
+                    )
         if data.get("ipam", "cluster-pool") == "cluster-pool" and obj_name(cm) == "cilium-config":
             for key in ("cluster-pool-ipv4-cidr", "cluster-pool-ipv6-cidr"):
                 for v in str(data.get(key) or "").replace(",", " ").split():
                     if cl.to_net(v):
-                        out.append(Range(cl.to_net(v), f"cilium-config {key} {v}", path, ref,
-                                         f"kubectl -n {shell_quote(ns)} get configmap cilium-config -o yaml "
-                                         "| grep cluster-pool"))
+                        out.append(
+                            Range(
+                                cl.to_net(v),
+                                f"cilium-config {key} {v}",
+                                path,
+                                ref,
+                                f"kubectl -n {shell_quote(ns)} get configmap cilium-config -o yaml | grep cluster-pool",
+                            )
+                        )
     for pool in ctx.resource("ippools.crd.projectcalico.org"):
         spec = dict_at(pool, "spec")
         if not spec.get("disabled") and cl.to_net(spec.get("cidr")):
-            out.append(Range(cl.to_net(spec["cidr"]), f"IPPool {obj_name(pool)} cidr {spec['cidr']}",
-                             layout.cluster_list("ippools.crd.projectcalico.org"), f"IPPool/{obj_name(pool)}",
-                             f"kubectl get ippools.crd.projectcalico.org {shell_quote(obj_name(pool))} -o yaml"))
+            out.append(
+                Range(
+                    cl.to_net(spec["cidr"]),
+                    f"IPPool {obj_name(pool)} cidr {spec['cidr']}",
+                    layout.cluster_list("ippools.crd.projectcalico.org"),
+                    f"IPPool/{obj_name(pool)}",
+                    f"kubectl get ippools.crd.projectcalico.org {shell_quote(obj_name(pool))} -o yaml",
+                )
+            )
     for node in ctx.node_names:
         for net in cl.node_pod_cidrs(ctx, node):
-            out.append(Range(net, f"node {node} podCIDR {net}", layout.NODES_LIST, f"Node/{node}",
-                             "kubectl get nodes -o custom-columns=NAME:.metadata.name,PODCIDRS:.spec.podCIDRs", True))
+            out.append(
+                Range(
+                    net,
+                    f"node {node} podCIDR {net}",
+                    layout.NODES_LIST,
+                    f"Node/{node}",
+                    "kubectl get nodes -o custom-columns=NAME:.metadata.name,PODCIDRS:.spec.podCIDRs",
+                    True,
+                )
+            )
     for cn in ctx.resource("ciliumnodes.cilium.io"):
         for v in list_at(cn, "spec", "ipam", "podCIDRs"):
             if cl.to_net(v):
-                out.append(Range(cl.to_net(v), f"CiliumNode {obj_name(cn)} podCIDR {v}",
-                                 layout.cluster_list("ciliumnodes.cilium.io"), f"CiliumNode/{obj_name(cn)}",
-                                 "kubectl get ciliumnodes -o yaml | grep -A2 podCIDRs", True))
+                out.append(
+                    Range(
+                        cl.to_net(v),
+                        f"CiliumNode {obj_name(cn)} podCIDR {v}",
+                        layout.cluster_list("ciliumnodes.cilium.io"),
+                        f"CiliumNode/{obj_name(cn)}",
+                        "kubectl get ciliumnodes -o yaml | grep -A2 podCIDRs",
+                        True,
+                    )
+                )
     return out
 
 
@@ -123,32 +164,61 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             continue
         covered |= {str(ip) for _, ip, _ in inside}
         ev = [Evidence(r.path, r.what, r.obj)]
-        ev += [Evidence(layout.NODES_LIST, f"node {n} {t} {ip} is inside {r.net}", f"Node/{n}", n)
-               for n, ip, t in inside[:6]]
+        ev += [
+            Evidence(layout.NODES_LIST, f"node {n} {t} {ip} is inside {r.net}", f"Node/{n}", n)
+            for n, ip, t in inside[:6]
+        ]
         nodes = sorted({n for n, _, _ in inside})
-        hits.append(Hit(ev, [f"Node/{n}" for n in nodes], nodes,
-                        {"pod_net": str(r.net), "target": ", ".join(str(ip) for _, ip, _ in inside[:6]),
-                         "target_kind": "the node addresses", "show_source_command": r.edit},
-                        f"pod network {r.net} ({r.what}) contains the addresses of {', '.join(nodes[:6])}"))
+        hits.append(
+            Hit(
+                ev,
+                [f"Node/{n}" for n in nodes],
+                nodes,
+                {
+                    "pod_net": str(r.net),
+                    "target": ", ".join(str(ip) for _, ip, _ in inside[:6]),
+                    "target_kind": "the node addresses",
+                    "show_source_command": r.edit,
+                },
+                f"pod network {r.net} ({r.what}) contains the addresses of {', '.join(nodes[:6])}",
+            )
+        )
     # 2. The Service range and the pod network overlap where pods really get addresses.
-    services = _flag_ranges(ctx, "kube-apiserver", "--service-cluster-ip-range",
-                            "sudo grep -n service-cluster-ip-range /etc/kubernetes/manifests/kube-apiserver.yaml")
+    services = _flag_ranges(
+        ctx,
+        "kube-apiserver",
+        "--service-cluster-ip-range",
+        "sudo grep -n service-cluster-ip-range /etc/kubernetes/manifests/kube-apiserver.yaml",
+    )
     services = services or _flag_ranges(ctx, "kube-controller-manager", "--service-cluster-ip-range", "")
     live_ips = [ip for p in ctx.pods if cl.is_live(p) for ip in cl.pod_ips(p)]
     for s in services:
         for r in pods:
             if not _overlap(r.net, s.net):
                 continue
-            used = r.allocated or r.net.subnet_of(s.net) or any(
-                ip.version == s.net.version and ip in s.net and ip in r.net for ip in live_ips)
+            used = (
+                r.allocated
+                or r.net.subnet_of(s.net)
+                or any(ip.version == s.net.version and ip in s.net and ip in r.net for ip in live_ips)
+            )
             if not used:
                 continue  # a large pool that only could reach the Service range (not allocated there yet)
-            if r.allocated and any(not p.allocated and _overlap(p.net, s.net) and p.net.supernet_of(r.net)
-                                   for p in pods):
+            if r.allocated and any(
+                not p.allocated and _overlap(p.net, s.net) and p.net.supernet_of(r.net) for p in pods
+            ):
                 continue
-            hits.append(Hit([Evidence(r.path, r.what, r.obj), Evidence(s.path, s.what, s.obj)],
-                            [o for o in (r.obj, s.obj) if o], [],
-                            {"pod_net": str(r.net), "target": str(s.net), "target_kind": "the Service range",
-                             "show_source_command": r.edit},
-                            f"pod network {r.net} ({r.what}) overlaps the Service range {s.net}"))
+            hits.append(
+                Hit(
+                    [Evidence(r.path, r.what, r.obj), Evidence(s.path, s.what, s.obj)],
+                    [o for o in (r.obj, s.obj) if o],
+                    [],
+                    {
+                        "pod_net": str(r.net),
+                        "target": str(s.net),
+                        "target_kind": "the Service range",
+                        "show_source_command": r.edit,
+                    },
+                    f"pod network {r.net} ({r.what}) overlaps the Service range {s.net}",
+                )
+            )
     return hits

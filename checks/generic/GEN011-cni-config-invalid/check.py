@@ -25,11 +25,21 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             continue  # an invalid file after the selected one is never read
         err = sel.errors[bad]
         m = _LINE.search(err)
-        evidence = [Evidence(layout.node_file(node, f"{layout.CNI_NET_D}/{bad}"), err[:400], f"Node/{node}", node,
-                             int(m.group(1)) if m else None)]
+        evidence = [
+            Evidence(
+                layout.node_file(node, f"{layout.CNI_NET_D}/{bad}"),
+                err[:400],
+                f"Node/{node}",
+                node,
+                int(m.group(1)) if m else None,
+            )
+        ]
         later = [f for f in sel.candidates if f != bad and f not in sel.errors]
-        note = (f"; containerd stops at it (CRI-O would fall back to {later[0]})" if later
-                else "; no other config in the directory loads")
+        note = (
+            f"; containerd stops at it (CRI-O would fall back to {later[0]})"
+            if later
+            else "; no other config in the directory loads"
+        )
         node_obj = ctx.node_by_name.get(node) or {}
         for c in (node_obj.get("status") or {}).get("conditions") or []:
             if c.get("type") == "Ready" and c.get("status") != "True" and c.get("message"):
@@ -38,10 +48,20 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         ds = cl.deployed_cnis(ctx).get(fam) if fam else None
         pod = cl.agent_pod_on(ctx, ds, node) if ds else None
         move = f"sudo mv {shell_quote(f'/etc/cni/net.d/{bad}')} {shell_quote(f'/root/{bad}.broken')}"
-        rewrite = (f"kubectl -n {shell_quote(meta(pod).get('namespace'))} delete pod {shell_quote(obj_name(pod))}  "
-                   f"# its init container rewrites {shell_comment(bad)} from its config map" if pod else
-                   f"{ssh_command(node, move)}  # if no CNI owns it")
+        rewrite = (
+            f"kubectl -n {shell_quote(meta(pod).get('namespace'))} delete pod {shell_quote(obj_name(pod))}  "
+            f"# its init container rewrites {shell_comment(bad)} from its config map"
+            if pod
+            else f"{ssh_command(node, move)}  # if no CNI owns it"
+        )
         values = {"node": node, "file": bad, "error": err, "rewrite_command": rewrite}
-        hits.append(Hit(evidence, [f"Node/{node}"], [node], values,
-                        f"{bad} on {node} does not load ({err.split(': ', 1)[-1]}){note}"))
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}"],
+                [node],
+                values,
+                f"{bad} on {node} does not load ({err.split(': ', 1)[-1]}){note}",
+            )
+        )
     return hits

@@ -11,8 +11,17 @@ from cnidoctor.parse.iptables import IptablesSave, parse_iptables_save
 FILES = (("iptables-legacy-save.txt", "legacy"), ("iptables-nft-save.txt", "nft"), ("iptables-save.txt", None))
 OWNERS = {"kube-proxy", "calico", "cilium", "flannel", "kube-router", "weave", "antrea", "cni-plugins", "docker"}
 AGENT_DS = {"calico": "calico-node", "cilium": "cilium", "flannel": "kube-flannel", "kube-proxy": "kube-proxy"}
-PREFIX = {"calico": "cali-", "cilium": "CILIUM_", "flannel": "FLANNEL-", "kube-proxy": "KUBE-", "docker": "DOCKER",
-          "kube-router": "KUBE-ROUTER-", "weave": "WEAVE", "antrea": "ANTREA-", "cni-plugins": "CNI-"}
+PREFIX = {
+    "calico": "cali-",
+    "cilium": "CILIUM_",
+    "flannel": "FLANNEL-",
+    "kube-proxy": "KUBE-",
+    "docker": "DOCKER",
+    "kube-router": "KUBE-ROUTER-",
+    "weave": "WEAVE",
+    "antrea": "ANTREA-",
+    "cni-plugins": "CNI-",
+}
 
 
 def _backends(ctx: Context, node: str) -> dict[str, tuple[str, IptablesSave]]:
@@ -38,8 +47,11 @@ def _owners(dump: IptablesSave) -> dict[str, int]:
 
 def _kubelet_backend(backends: dict[str, tuple[str, IptablesSave]]) -> str | None:
     """Where kubelet keeps its canary chains: the backend the host's iptables uses."""
-    have = [b for b, (_, d) in backends.items() if d.chain("mangle", "KUBE-KUBELET-CANARY") or
-            d.chain("mangle", "KUBE-IPTABLES-HINT")]
+    have = [
+        b
+        for b, (_, d) in backends.items()
+        if d.chain("mangle", "KUBE-KUBELET-CANARY") or d.chain("mangle", "KUBE-IPTABLES-HINT")
+    ]
     return have[0] if len(have) == 1 else None
 
 
@@ -66,8 +78,10 @@ def _fix(ctx: Context, component: str, host: str) -> str:
     if component == "calico":
         return f"kubectl -n {ns} set env {daemonset} FELIX_IPTABLESBACKEND={'NFT' if host == 'nft' else 'Legacy'}"
     if component == "kube-proxy":
-        return (f"kubectl -n {ns} get daemonset {ds} -o jsonpath='{{.spec.template.spec.containers[0].image}}'"
-                "  # use a kube-proxy image >= v1.17 (iptables-wrapper picks the host backend)")
+        return (
+            f"kubectl -n {ns} get daemonset {ds} -o jsonpath='{{.spec.template.spec.containers[0].image}}'"
+            "  # use a kube-proxy image >= v1.17 (iptables-wrapper picks the host backend)"
+        )
     if component in AGENT_DS:
         return f"kubectl -n {ns} rollout restart {daemonset}  # after upgrading to a release that detects it"
     return f"sudo update-alternatives --display iptables  # {component} uses the other backend than the host"
@@ -90,24 +104,31 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             host = max(owners, key=lambda b: (owners[b].get("kube-proxy", 0), sum(owners[b].values())))
         other = "legacy" if host == "nft" else "nft"
         misplaced = sorted(owners[other])
-        summary = "; ".join(f"{b}: " + ", ".join(f"{o} ({n} chains)" for o, n in sorted(owners[b].items()))
-                            for b in (host, other))
+        summary = "; ".join(
+            f"{b}: " + ", ".join(f"{o} ({n} chains)" for o, n in sorted(owners[b].items())) for b in (host, other)
+        )
         evidence = []
         for b in (other, host):
             name, dump = backends[b]
             chains = [c for c in dump.chains() if c.owner in owners[b] and c.rules]
             if chains:
                 c = chains[0]
-                evidence.append(Evidence(layout.node_file(node, name), c.rules[0].text[:300], f"Node/{node}", node,
-                                         c.rules[0].line))
+                evidence.append(
+                    Evidence(layout.node_file(node, name), c.rules[0].text[:300], f"Node/{node}", node, c.rules[0].line)
+                )
         warn = ctx.evidence_line(node, "iptables-save.txt", "iptables-legacy tables present")
         if warn:
             evidence.insert(0, warn)
         msg = f"{node}: rules split across iptables backends ({summary}); the host uses {host}"
         evidence.append(Evidence(layout.node_file(node, backends[other][0]), msg, f"Node/{node}", node))
         comp = next((o for o in misplaced if o != "docker"), misplaced[0])
-        values = {"component": comp, "wrong_backend": other, "host_backend": host,
-                  "prefix": PREFIX.get(comp, comp), "fix": _fix(ctx, comp, host),
-                  "restart": _restart(ctx, comp, node)}
+        values = {
+            "component": comp,
+            "wrong_backend": other,
+            "host_backend": host,
+            "prefix": PREFIX.get(comp, comp),
+            "fix": _fix(ctx, comp, host),
+            "restart": _restart(ctx, comp, node),
+        }
         hits.append(Hit(evidence, [f"Node/{node}"], [node], values, msg))
     return hits if hits or seen else None

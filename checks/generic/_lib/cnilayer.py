@@ -26,7 +26,9 @@ IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 _KUBELET_POD = re.compile(r'\bpod="(?P<ns>[a-z0-9-]+)/(?P<name>[a-z0-9.-]+)"')
 _CNI_AGENT_NAME = re.compile(
     r"calico|cilium|flannel|multus|weave|antrea|kube-router|kube-ovn|ovn|canal|whereabouts|aws-node|"
-    r"azure-cni|cni", re.I)
+    r"azure-cni|cni",
+    re.I,
+)
 _BIN_DIR_HINT = re.compile(r"(^|/)(cni/bin|libexec/cni|lib/cni|kubernetes/bin)/?$")
 
 
@@ -62,8 +64,14 @@ def cni_errors(ctx: Context, pattern: re.Pattern, kubelet: bool = True) -> list[
             node = str_at(ev, "source", "host") or None
         obj = f"{ns}/{kind}/{name}" if ns and kind != "Node" else f"{kind}/{name}"
         excerpt = f"{ev.get('type', '')} {ev.get('reason', '')} {obj}: {message}".strip()
-        out.append(Occurrence(node, f"{ns}/{name}" if kind == "Pod" else None,
-                              Evidence(layout.namespaced_list(ns or "default", "events"), excerpt[:500], obj, node), m))
+        out.append(
+            Occurrence(
+                node,
+                f"{ns}/{name}" if kind == "Pod" else None,
+                Evidence(layout.namespaced_list(ns or "default", "events"), excerpt[:500], obj, node),
+                m,
+            )
+        )
     if not kubelet:
         return out
     for node in ctx.node_names:
@@ -74,9 +82,14 @@ def cni_errors(ctx: Context, pattern: re.Pattern, kubelet: bool = True) -> list[
                 continue
             seen.add(m.group(0))
             pm = _KUBELET_POD.search(clean)
-            out.append(Occurrence(node, f"{pm['ns']}/{pm['name']}" if pm else None,
-                                  Evidence(layout.node_file(node, "kubelet.log"), line.strip()[:500], f"Node/{node}",
-                                           node, lineno), m))
+            out.append(
+                Occurrence(
+                    node,
+                    f"{pm['ns']}/{pm['name']}" if pm else None,
+                    Evidence(layout.node_file(node, "kubelet.log"), line.strip()[:500], f"Node/{node}", node, lineno),
+                    m,
+                )
+            )
     return out
 
 
@@ -137,8 +150,11 @@ def node_required_plugins(sel: CniConfSelection) -> list[tuple[str, str]]:
 
 # -- CNI agents --------------------------------------------------------------------------------------
 def host_paths(ds: dict) -> list[str]:
-    return [str(dict_at(v, "hostPath").get("path") or "") for v in dicts_at(ds, "spec", "template", "spec", "volumes")
-            if dict_at(v, "hostPath")]
+    return [
+        str(dict_at(v, "hostPath").get("path") or "")
+        for v in dicts_at(ds, "spec", "template", "spec", "volumes")
+        if dict_at(v, "hostPath")
+    ]
 
 
 def installs_binaries(ds: dict) -> bool:
@@ -160,11 +176,20 @@ def cni_agent_daemonsets(ctx: Context) -> list[dict]:
 def family_of(plugin: str) -> str | None:
     """The CNI project a plugin binary belongs to (None for the reference plugins)."""
     p = plugin.lower()
-    for fam, keys in (("calico", ("calico",)), ("cilium", ("cilium",)), ("flannel", ("flannel",)),
-                      ("multus", ("multus",)), ("whereabouts", ("whereabouts",)), ("weave", ("weave",)),
-                      ("antrea", ("antrea",)), ("kube-ovn", ("kube-ovn",)), ("ovn-kubernetes", ("ovn-k8s",)),
-                      ("aws-vpc-cni", ("aws-cni", "egress-cni")), ("azure", ("azure",)),
-                      ("kube-router", ("kube-router",))):
+    for fam, keys in (
+        ("calico", ("calico",)),
+        ("cilium", ("cilium",)),
+        ("flannel", ("flannel",)),
+        ("multus", ("multus",)),
+        ("whereabouts", ("whereabouts",)),
+        ("weave", ("weave",)),
+        ("antrea", ("antrea",)),
+        ("kube-ovn", ("kube-ovn",)),
+        ("ovn-kubernetes", ("ovn-k8s",)),
+        ("aws-vpc-cni", ("aws-cni", "egress-cni")),
+        ("azure", ("azure",)),
+        ("kube-router", ("kube-router",)),
+    ):
         if any(k in p for k in keys):
             return fam
     return None
@@ -285,12 +310,15 @@ def pod_networks(pod: dict) -> list[tuple[str, str]]:
 
 
 # -- IPAM exhaustion -------------------------------------------------------------------------------
-EXHAUSTED = re.compile(r"no IP addresses available in (?:range set: (?P<start>[0-9a-fA-F.:]+)-(?P<end>[0-9a-fA-F.:]+)"
-                       r"|network: (?P<network>[\w.-]+))")
+EXHAUSTED = re.compile(
+    r"no IP addresses available in (?:range set: (?P<start>[0-9a-fA-F.:]+)-(?P<end>[0-9a-fA-F.:]+)"
+    r"|network: (?P<network>[\w.-]+))"
+)
 _TEARDOWN_TROUBLE = re.compile(
     r"(?i)(containerd|crio|docker(shim)?)\.sock: connect: connection refused|Failed to stop sandbox|"
     r"StopPodSandbox .*failed|KillPodSandbox .*failed|failed to destroy network for sandbox|"
-    r"failed to teardown|failed to tear down")
+    r"failed to teardown|failed to tear down"
+)
 
 
 @dataclass
@@ -341,8 +369,13 @@ def exhausted_ranges(ctx: Context) -> list[RangeUse]:
                     best = (len(mine), net, mine)
             if best[1] is not None:
                 network, reservations = best[1], best[2]
-        live = [(p, ip) for p in ctx.pods_by_node.get(node, []) if is_live(p) for ip in pod_ips(p)
-                if not ranged or _between(ip, start, end)]
+        live = [
+            (p, ip)
+            for p in ctx.pods_by_node.get(node, [])
+            if is_live(p)
+            for ip in pod_ips(p)
+            if not ranged or _between(ip, start, end)
+        ]
         live_ips = {str(ip) for _, ip in live}
         leaked = [r for r in reservations or [] if r.ip not in live_ips]
         teardown = None

@@ -64,39 +64,74 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     return hits
 
 
-def _hit(ctx: Context, pod: dict, missing: list, where: dict[str, list[str]], nads: dict,  # noqa: ANN001
-         messages: list) -> Hit:
+def _hit(
+    ctx: Context,
+    pod: dict,
+    missing: list,
+    where: dict[str, list[str]],
+    nads: dict,  # noqa: ANN001
+    messages: list,
+) -> Hit:
     ns, name, node = mx.pod_ns(pod), obj_name(pod), mx.pod_node(pod)
     raw = mx.annotations(pod).get(mx.NETWORKS, "")
     phase = (pod.get("status") or {}).get("phase", "?")
-    evidence = [Evidence(f"cluster/{ns}/pods.json", f'{ns}/Pod/{name} ({phase} on {node or "no node"}): '
-                         f'{mx.NETWORKS}: {" ".join(str(raw).split())[:200]}', f"{ns}/Pod/{name}", node)]
+    evidence = [
+        Evidence(
+            f"cluster/{ns}/pods.json",
+            f"{ns}/Pod/{name} ({phase} on {node or 'no node'}): {mx.NETWORKS}: {' '.join(str(raw).split())[:200]}",
+            f"{ns}/Pod/{name}",
+            node,
+        )
+    ]
     req = missing[0]
     elsewhere = [n for n in where.get(req.name, []) if n != req.namespace]
     if elsewhere:
         src = elsewhere[0]
-        evidence.append(Evidence(mx.nad_list_path(src), f"NetworkAttachmentDefinition {src}/{req.name} exists "
-                                 f"(type {_nad_type(nads[(src, req.name)])}); namespace {req.namespace} has "
-                                 + (", ".join(n for (s, n) in sorted(nads) if s == req.namespace) or "none"),
-                                 f"{src}/NetworkAttachmentDefinition/{req.name}"))
+        evidence.append(
+            Evidence(
+                mx.nad_list_path(src),
+                f"NetworkAttachmentDefinition {src}/{req.name} exists "
+                f"(type {_nad_type(nads[(src, req.name)])}); namespace {req.namespace} has "
+                + (", ".join(n for (s, n) in sorted(nads) if s == req.namespace) or "none"),
+                f"{src}/NetworkAttachmentDefinition/{req.name}",
+            )
+        )
         rename = f".metadata |= {{name: .name, namespace: {json.dumps(req.namespace)}}}"
-        create = (f"kubectl -n {shell_quote(src)} get {RESOURCE} {shell_quote(req.name)} -o json | "
-                  f"jq {shell_quote(rename)} | kubectl apply -f -")
+        create = (
+            f"kubectl -n {shell_quote(src)} get {RESOURCE} {shell_quote(req.name)} -o json | "
+            f"jq {shell_quote(rename)} | kubectl apply -f -"
+        )
         lives = f"it exists only in {', '.join(elsewhere)}"
     else:
-        evidence.append(Evidence(mx.nad_list_path(req.namespace), f"no NetworkAttachmentDefinition named {req.name} in "
-                                 f"any namespace of the bundle; {req.namespace} has "
-                                 + (", ".join(n for (s, n) in sorted(nads) if s == req.namespace) or "none")))
+        evidence.append(
+            Evidence(
+                mx.nad_list_path(req.namespace),
+                f"no NetworkAttachmentDefinition named {req.name} in "
+                f"any namespace of the bundle; {req.namespace} has "
+                + (", ".join(n for (s, n) in sorted(nads) if s == req.namespace) or "none"),
+            )
+        )
         src = req.namespace
-        create = (f"kubectl -n {shell_quote(req.namespace)} apply -f "
-                  f"<NetworkAttachmentDefinition manifest of {shell_quote(req.name)}>")
+        create = (
+            f"kubectl -n {shell_quote(req.namespace)} apply -f "
+            f"<NetworkAttachmentDefinition manifest of {shell_quote(req.name)}>"
+        )
         lives = "it exists in no namespace"
     evidence += [m.evidence for m in messages[:2]]
     looked = "the pod's own namespace" if not req.explicit_namespace else "the namespace given in the annotation"
-    message = (f"{ns}/{name} asks for network {req.name!r}; Multus looks it up in {req.namespace} ({looked}) but "
-               f"{lives}" + (f" (also missing: {', '.join(r.ref for r in missing[1:])})" if missing[1:] else ""))
-    values = {"namespace": ns, "pod": name, "network": req.name, "lookup_namespace": req.namespace,
-              "nad_namespace": src, "create_command": create, "workload": _workload(ctx, pod)}
+    message = (
+        f"{ns}/{name} asks for network {req.name!r}; Multus looks it up in {req.namespace} ({looked}) but "
+        f"{lives}" + (f" (also missing: {', '.join(r.ref for r in missing[1:])})" if missing[1:] else "")
+    )
+    values = {
+        "namespace": ns,
+        "pod": name,
+        "network": req.name,
+        "lookup_namespace": req.namespace,
+        "nad_namespace": src,
+        "create_command": create,
+        "workload": _workload(ctx, pod),
+    }
     if node:
         values["node"] = node
     return Hit(evidence, [f"{ns}/Pod/{name}"], [node] if node else [], values, message)

@@ -22,14 +22,19 @@ def install_dir(ds: dict) -> tuple[str, str, int] | None:
     """(host dir, volume name, volume index) the DaemonSet copies the Multus binary into."""
     spec = ((ds.get("spec") or {}).get("template") or {}).get("spec") or {}
     volumes = [v for v in spec.get("volumes") or [] if isinstance(v, dict)]
-    host = {v.get("name"): (i, (v.get("hostPath") or {}).get("path"))
-            for i, v in enumerate(volumes) if v.get("hostPath")}
+    host = {
+        v.get("name"): (i, (v.get("hostPath") or {}).get("path")) for i, v in enumerate(volumes) if v.get("hostPath")
+    }
     for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
         words = " ".join(str(a) for a in (c.get("command") or []) + (c.get("args") or []))
         for mount in c.get("volumeMounts") or []:
             name, path = mount.get("name"), str(mount.get("mountPath", ""))
-            if name in host and host[name][1] and BIN_HINT.search(path) and (
-                    path in words or "install" in str(c.get("name", ""))):
+            if (
+                name in host
+                and host[name][1]
+                and BIN_HINT.search(path)
+                and (path in words or "install" in str(c.get("name", "")))
+            ):
                 return str(host[name][1]).rstrip("/") or "/", str(name), host[name][0]
     return None
 
@@ -41,8 +46,9 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     for m in mx.find_messages(ctx, FIND, logs=False):
         plugin, node = m.groups["plugin"], m.node
         own = plugin in mx.MULTUS_TYPES
-        delegate = not own and re.search(r"\bMultus\b|multus-shim|plugin type=\"multus", m.text) and DELEGATE.search(
-            m.text)
+        delegate = (
+            not own and re.search(r"\bMultus\b|multus-shim|plugin type=\"multus", m.text) and DELEGATE.search(m.text)
+        )
         if node is None or (node, plugin) in hits or not (own or delegate):
             continue
         searched = [d.rstrip("/") for d in m.groups["dirs"].split()]
@@ -61,15 +67,20 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
 def _listing(ctx: Context, node: str, plugin: str, bins) -> list[Evidence]:  # noqa: ANN001
     if bins is None:
         return []
-    text = "; ".join(f"{d}: " + (f"has {plugin}" if plugin in n else f"no {plugin}") + f" ({len(n)} files)"
-                     for d, n in bins.dirs.items())
+    text = "; ".join(
+        f"{d}: " + (f"has {plugin}" if plugin in n else f"no {plugin}") + f" ({len(n)} files)"
+        for d, n in bins.dirs.items()
+    )
     return [mx.file_evidence(ctx, node, "cni-bin.txt", text)]
 
 
 def _base_values(node: str, m, ds) -> dict[str, str]:  # noqa: ANN001
-    values = {"node": node, "plugin": m.groups["plugin"],
-              "namespace": str(meta(ds).get("namespace") or "kube-system") if ds else "kube-system",
-              "daemonset": obj_name(ds) if ds else "kube-multus-ds"}
+    values = {
+        "node": node,
+        "plugin": m.groups["plugin"],
+        "namespace": str(meta(ds).get("namespace") or "kube-system") if ds else "kube-system",
+        "daemonset": obj_name(ds) if ds else "kube-multus-ds",
+    }
     if m.pod:
         values["pod"] = m.pod[1]
     return values
@@ -85,20 +96,32 @@ def _runtime_hit(ctx: Context, node: str, m, searched, elsewhere, target, ds, bi
     installed = target[0] if target else elsewhere[0]
     if target and ds is not None:
         ns = str(meta(ds).get("namespace") or "kube-system")
-        evidence.append(Evidence(layout.namespaced_list(ns, "daemonsets"), f"{ns}/DaemonSet/{obj_name(ds)}: volume "
-                                 f"{target[1]} hostPath {target[0]} is where its install step copies {plugin}",
-                                 f"{ns}/DaemonSet/{obj_name(ds)}"))
+        evidence.append(
+            Evidence(
+                layout.namespaced_list(ns, "daemonsets"),
+                f"{ns}/DaemonSet/{obj_name(ds)}: volume "
+                f"{target[1]} hostPath {target[0]} is where its install step copies {plugin}",
+                f"{ns}/DaemonSet/{obj_name(ds)}",
+            )
+        )
     evidence += _listing(ctx, node, plugin, bins)
     runtime_dir = searched[0] if searched else "/opt/cni/bin"
     values = _base_values(node, m, ds)
     volume = target[2] if target else "<index>"
     patch = [{"op": "replace", "path": f"/spec/template/spec/volumes/{volume}/hostPath/path", "value": runtime_dir}]
-    values.update(wrong_dir=installed, right_dir=runtime_dir, setting="the DaemonSet's CNI bin volume",
-                  fix_command=(f"kubectl -n {shell_quote(values['namespace'])} patch daemonset "
-                               f"{shell_quote(values['daemonset'])} --type json -p "
-                               f"{shell_quote(json.dumps(patch, separators=(',', ':')))}"))
-    message = (f"the runtime on {node} looks for {plugin} in [{' '.join(searched)}], but Multus installs it into "
-               f"{installed}")
+    values.update(
+        wrong_dir=installed,
+        right_dir=runtime_dir,
+        setting="the DaemonSet's CNI bin volume",
+        fix_command=(
+            f"kubectl -n {shell_quote(values['namespace'])} patch daemonset "
+            f"{shell_quote(values['daemonset'])} --type json -p "
+            f"{shell_quote(json.dumps(patch, separators=(',', ':')))}"
+        ),
+    )
+    message = (
+        f"the runtime on {node} looks for {plugin} in [{' '.join(searched)}], but Multus installs it into {installed}"
+    )
     return Hit(evidence, _objects(node, m), [node], values, message)
 
 
@@ -108,17 +131,32 @@ def _bindir_hit(ctx: Context, node: str, m, searched, elsewhere, ds, bins) -> Hi
     found = mx.multus_config(ctx, node)
     thick = bool(found and found[1].multus and found[1].multus.thick)
     if found and found[1].multus and found[1].multus.bin_dir:
-        evidence.append(mx.file_evidence(ctx, node, f"{layout.CNI_NET_D}/{found[0]}",
-                                         f'{found[0]}: "binDir": "{found[1].multus.bin_dir}"'))
+        evidence.append(
+            mx.file_evidence(
+                ctx, node, f"{layout.CNI_NET_D}/{found[0]}", f'{found[0]}: "binDir": "{found[1].multus.bin_dir}"'
+            )
+        )
     values = _base_values(node, m, ds)
-    setting = ('"binDir" in the multus-daemon-config ConfigMap' if thick
-               else '"binDir" in the Multus config (thin entrypoint: --multus-bin-dir)')
-    values.update(wrong_dir=" ".join(searched), right_dir=elsewhere[0], setting=setting,
-                  fix_command=(f"kubectl -n {shell_quote(values['namespace'])} edit configmap multus-daemon-config  "
-                               f"# set \"binDir\": \"{shell_comment(elsewhere[0])}\"" if thick else
-                               f"kubectl -n {shell_quote(values['namespace'])} edit daemonset "
-                               f"{shell_quote(values['daemonset'])}  "
-                               f"# set --multus-bin-dir={shell_comment(elsewhere[0])}"))
-    message = (f"Multus on {node} looks for its delegate {plugin} in [{' '.join(searched)}], but the node has it in "
-               f"{', '.join(elsewhere)}")
+    setting = (
+        '"binDir" in the multus-daemon-config ConfigMap'
+        if thick
+        else '"binDir" in the Multus config (thin entrypoint: --multus-bin-dir)'
+    )
+    values.update(
+        wrong_dir=" ".join(searched),
+        right_dir=elsewhere[0],
+        setting=setting,
+        fix_command=(
+            f"kubectl -n {shell_quote(values['namespace'])} edit configmap multus-daemon-config  "
+            f'# set "binDir": "{shell_comment(elsewhere[0])}"'
+            if thick
+            else f"kubectl -n {shell_quote(values['namespace'])} edit daemonset "
+            f"{shell_quote(values['daemonset'])}  "
+            f"# set --multus-bin-dir={shell_comment(elsewhere[0])}"
+        ),
+    )
+    message = (
+        f"Multus on {node} looks for its delegate {plugin} in [{' '.join(searched)}], but the node has it in "
+        f"{', '.join(elsewhere)}"
+    )
     return Hit(evidence, _objects(node, m), [node], values, message)

@@ -4,7 +4,10 @@ Which pods: every pod of the system namespaces (kube-system, the CNI namespaces)
 of the catalog reads logs from. Which containers: init and regular ones that have run, the previous
 instance of restarted ones. On a cluster larger than `small_cluster_nodes`, node agents (DaemonSet and
 static pods) are read only on the suspect nodes (NotReady, agent not ready or restarting, sandbox
-failures) plus a small sample of healthy ones; `--nodes` names the nodes explicitly.
+failures) plus a small sample of healthy ones; `--nodes` names the nodes explicitly. Application pods
+(outside the system namespaces, wanted by a check such as GEN133's DNS timeouts) are capped at
+`app_log_pods`: the unhealthy ones first (restarting, not ready, not running), then a spread of the rest,
+so a 150,000-pod cluster costs a few dozen log requests, not one per pod.
 """
 
 from __future__ import annotations
@@ -122,7 +125,7 @@ def log_pods(session: Session) -> list[dict]:
     """The pods whose logs are collected, in list order."""
     system_ns = system_namespaces(session)
     nodes = selected_nodes(session, system_ns)
-    out = []
+    out, apps = [], []
     for pod in session.items("pods"):
         ns, name = str(_meta(pod).get("namespace")), str(_meta(pod).get("name"))
         if ns not in system_ns and not any(s.accepts(ns, name) for s in session.options.log_scopes):
@@ -130,10 +133,39 @@ def log_pods(session: Session) -> list[dict]:
         node = _node(pod)
         if session.options.nodes and node not in nodes:
             continue
+        if ns not in system_ns:
+            apps.append(pod)
+            continue
         if nodes is not None and node_bound(pod) and node not in nodes:
             continue
         out.append(pod)
-    return out
+    return out + app_sample(apps, session.options.app_log_pods)
+
+
+def _trouble(pod: dict) -> int:
+    """How unhealthy an application pod looks: restarts, plus 1000 when not running or a container not ready."""
+    statuses = _statuses(pod)
+    restarts = sum(int(c.get("restartCount") or 0) for c in statuses if str(c.get("restartCount") or 0).isdigit())
+    phase = (pod.get("status") or {}).get("phase")
+    unready = phase not in ("Running", "Succeeded") or any(
+        not c.get("ready") and "terminated" not in (c.get("state") or {}) for c in statuses
+    )
+    return restarts + (1000 if unready else 0)
+
+
+def app_sample(pods: list[dict], cap: int) -> list[dict]:
+    """At most CAP application pods, in list order: the unhealthy ones first, then a spread of the others."""
+    if len(pods) <= cap:
+        return pods
+    scored = [(_trouble(p), i) for i, p in enumerate(pods)]
+    troubled = sorted((t for t in scored if t[0]), key=lambda t: -t[0])[:cap]
+    chosen = {i for _, i in troubled}
+    rest = [i for t, i in scored if not t]
+    room = cap - len(chosen)
+    if room > 0 and rest:
+        step = max(1, len(rest) // room)
+        chosen.update(rest[::step][:room])
+    return [pods[i] for i in sorted(chosen)]
 
 
 def streams(pod: dict) -> list[tuple[str, bool]]:

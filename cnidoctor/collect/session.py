@@ -48,6 +48,7 @@ class CollectOptions:
     log_scopes: list[LogScope] = field(default_factory=list)
     small_cluster_nodes: int = 20  # above this, agent logs only from suspect nodes plus a sample
     healthy_sample: int = 3
+    app_log_pods: int = 40  # application pods (outside the system namespaces) whose logs are read, at most
     node_exec: bool = False  # --exec: node state by exec into each node's CNI agent pod (needs pods/exec)
     node_probe: str | None = None  # --node-probe IMAGE: else a privileged probe pod (needs pods create/delete)
     node_probe_namespace: str = "kube-system"

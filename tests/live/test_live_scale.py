@@ -8,9 +8,10 @@ import math
 import pytest
 
 from cnidoctor.collect.live import Connection, collect_to
+from cnidoctor.collect.logs import app_sample
 from cnidoctor.collect.progress import Progress
 from cnidoctor.collect.session import CollectOptions
-from tests.live.conftest import daemonset, gets_only, kubeconfig, node, pod, served, write_list
+from tests.live.conftest import catalog_scopes, daemonset, gets_only, kubeconfig, node, pod, served, write_list
 
 SUSPECTS = {"node-0007", "node-0042", "node-0099"}
 
@@ -118,3 +119,43 @@ def test_request_count_follows_kinds_and_streams_not_objects(two_sizes):
         assert len(server.requests) <= 40 + streams + math.ceil(pods / 500)
     grow = len(big.requests) - len(small.requests)
     assert grow <= math.ceil(big_pods / 500) - math.ceil(small_pods / 500) + 2
+
+
+def test_application_pod_logs_are_capped_troubled_first(tmp_path):
+    """A check reads every application pod's logs (GEN133): 500 app pods cost 40 pods' logs, troubled first."""
+    root, _ = big_cluster(tmp_path / "bundle", 100)
+    apps = [
+        pod(
+            "apps",
+            f"web-node-{i:04d}-{k}",
+            f"node-{i:04d}",
+            ("web",),
+            owner=("ReplicaSet", "web"),
+            ready=(i, k) != (60, 2),
+            restarts=2 if (i, k) == (50, 1) else 0,
+        )
+        for i in range(100)
+        for k in range(5)
+    ]
+    write_list(root, "apps/pods.json", "Pod", apps)
+    with served(root) as server:
+        collect_to(
+            tmp_path / "out",
+            Connection(kubeconfig=str(kubeconfig(server, tmp_path))),
+            CollectOptions(log_scopes=catalog_scopes()),
+            Progress(True),
+        )
+    logged = {r.path.split("/")[6] for r in server.requests if r.resource == "pods/log"}
+    web = {p for p in logged if p.startswith("web-")}
+    assert len(web) == 40
+    assert {"web-node-0050-1", "web-node-0060-2"} <= web
+    assert len({p.split("-")[2] for p in web}) >= 30  # a spread over the nodes, not the first 40 of the list
+
+
+def test_app_sample_keeps_list_order_and_small_lists_whole():
+    pods = [pod("apps", f"a-{i}", "n", ("c",), restarts=2 if i % 7 == 3 else 0) for i in range(100)]
+    assert app_sample(pods[:10], 40) == pods[:10]
+    picked = app_sample(pods, 20)
+    names = [p["metadata"]["name"] for p in picked]
+    assert len(picked) == 20 and names == sorted(names, key=lambda n: int(n.split("-")[1]))
+    assert {f"a-{i}" for i in range(100) if i % 7 == 3} <= set(names)

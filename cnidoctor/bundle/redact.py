@@ -13,6 +13,7 @@ and booleans and numbers are never masked: the diagnosis needs them.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import Counter
@@ -112,6 +113,7 @@ _BORING_VALUES = {
 _MAYBE = re.compile(r"(?i)BEGIN|eyJ|bearer|://|pass|secret|token|key|rfc\d|psk|credential|auth|pwd")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def name_says_secret(name: str) -> bool:
     """`DB_PASSWORD`, `apiToken`, `tls.key` yes; `ipsec-key-file`, `tokenPath`, `publicKey`, `key` alone no."""
     words = [w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z0-9])", name)]
@@ -249,8 +251,13 @@ class Redactor:
         if not isinstance(value, dict):
             return value
         is_cm = value.get("kind") == "ConfigMap" or in_configmap and "data" in value and "metadata" in value
+        in_configmap = in_configmap or file.endswith("configmaps.json")
+        maybe = _MAYBE.search
         out: dict = {}
         for key, v in value.items():
+            if type(v) is str and maybe(v) is None and not (name_says_secret(str(key)) and value_may_be_secret(v)):
+                out[key] = v  # the common case, without a call per value
+                continue
             if key == "annotations" and isinstance(v, dict) and LAST_APPLIED in v:
                 v = {k: a for k, a in v.items() if k != LAST_APPLIED}
                 self._count("last-applied-configuration", file)
@@ -261,7 +268,7 @@ class Redactor:
                 out[key] = MASK.format(rule="secret-field")
                 self._count("secret-field", file)
                 continue
-            out[key] = self._walk(v, file, str(key), in_configmap or file.endswith("configmaps.json"))
+            out[key] = self._walk(v, file, str(key), in_configmap)
         return out
 
     def _config_value(self, key: str, value: object, file: str) -> object:

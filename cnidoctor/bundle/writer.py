@@ -23,6 +23,20 @@ from cnidoctor.errors import UsageError
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # no indent: the C encoder
+
+
+def dumps_list(doc: object) -> str:
+    """JSON of DOC; a List is written one item a line (grep- and diff-friendly, and the C encoder is used:
+    `indent` falls back to the pure-Python encoder, 5x slower on a 60,000-pod list)."""
+    items = doc.get("items") if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    head = _COMPACT.encode({k: v for k, v in doc.items() if k != "items"})  # type: ignore[union-attr]
+    body = ",\n".join(_COMPACT.encode(item) for item in items)
+    return head[:-1] + ("," if head != "{}" else "") + '"items":[' + ("\n" + body + "\n" if items else "") + "]}\n"
+
+
 class UnsafePath(ValueError):
     """A bundle path that would leave the bundle or is not a plain relative path."""
 
@@ -77,7 +91,7 @@ class BundleWriter:
     def write_json(self, path: str, doc: object) -> None:
         """An API object or List, redacted by structure and content."""
         clean = self.redactor.obj(doc, path)
-        self._put(path, (json.dumps(clean, indent=1, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace"))
+        self._put(path, dumps_list(clean).encode("utf-8", "backslashreplace"))
 
     def write_text(self, path: str, data: bytes) -> None:
         """A log or other text; bytes that are not UTF-8 survive unchanged."""

@@ -5,7 +5,6 @@ Nothing here raises on damaged content: a malformed file becomes a gap and reads
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 from collections import defaultdict
@@ -20,6 +19,7 @@ from cnidoctor.bundle import layout, linematch
 from cnidoctor.bundle.compact import Sharer
 from cnidoctor.bundle.linematch import ALL, LineMatcher, iter_blocks
 from cnidoctor.bundle.sources import Source, iter_lines, open_source
+from cnidoctor.gcpause import paused_gc
 from cnidoctor.model import Gap
 
 MAX_JSON_BYTES = 256 << 20  # parsed, a JSON file takes about 4x its size: keep one within 2 GiB
@@ -190,13 +190,8 @@ class Bundle:
             if self._real(path).endswith(".yaml") or head == b"---":
                 docs = [d for d in yaml.load_all(data, Loader=_NoAliasLoader) if d is not None]
                 return docs[0] if len(docs) == 1 else {"kind": "List", "items": docs}
-            gc_was = gc.isenabled()
-            gc.disable()  # a big list is millions of objects: each collection would walk them all
-            try:
+            with paused_gc():  # a big list is millions of objects: each collection would walk them all
                 value = self._sharer.share(json.loads(data))
-            finally:
-                if gc_was:
-                    gc.enable()
             if value is None:
                 self.add_gap(self._real(path), "holds only `null`")
             return value

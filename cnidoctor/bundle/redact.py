@@ -109,8 +109,26 @@ _BORING_VALUES = {
     "empty",
 }
 
-# A cheap prefilter: strings without any of these cannot hold a secret shape.
-_MAYBE = re.compile(r"(?i)BEGIN|eyJ|bearer|://|pass|secret|token|key|rfc\d|psk|credential|auth|pwd")
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+# A cheap prefilter: strings without any of these (in any case) cannot hold a secret shape. It runs on
+# the casefolded string, five times faster than `(?i)`; the only letters `(?i)` matches that casefold
+# does not turn into the same ASCII letter are dotless i and dotted capital I (casefolded to i + U+0307).
+_MAYBE = re.compile(
+    r"beg(?:i\u0307?|\u0131)n|eyj|bearer|://|pass|secret|token|key|rfc\d|psk|credent(?:i\u0307?|\u0131)al|auth|pwd"
+)
+
+
+def maybe_secret(text: str) -> bool:
+    """False when TEXT cannot match any redaction rule (`(?i)BEGIN|eyJ|bearer|://|pass|secret|...`)."""
+    if len(text) > 256:
+        return _MAYBE.search(text.casefold()) is not None
+    return _short_maybe_secret(text)
+
+
+@functools.lru_cache(maxsize=1 << 18)  # names, states and images repeat across thousands of objects
+def _short_maybe_secret(text: str) -> bool:
+    return _MAYBE.search(text.casefold()) is not None
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -184,6 +202,40 @@ TEXT_RULES: list[TextRule] = [
 ]
 
 
+def masked(text: str) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """TEXT with every secret shape masked, and how many of each rule were masked."""
+    hits: list[tuple[str, int]] = []
+    for rule, pattern, group, guard in TEXT_RULES:
+        text, n = _apply(rule, pattern, group, guard, text)
+        if n:
+            hits.append((rule, n))
+    return text, tuple(hits)
+
+
+_masked_short = functools.lru_cache(maxsize=1 << 14)(masked)  # container IDs, URLs: repeated in every pod
+
+
+def _apply(
+    rule: str, pattern: re.Pattern[str], group: int, guard: Callable[[str], bool] | None, text: str
+) -> tuple[str, int]:
+    hits = 0
+
+    def sub(m: re.Match[str]) -> str:
+        nonlocal hits
+        if group == 0:
+            hits += 1
+            return MASK.format(rule=rule)
+        value = m.group(group)
+        if guard is not None and not guard(value):
+            return m.group(0)
+        hits += 1
+        start, end = m.start(group) - m.start(0), m.end(group) - m.start(0)
+        whole = m.group(0)
+        return whole[:start] + MASK.format(rule=rule) + whole[end:]
+
+    return pattern.sub(sub, text), hits
+
+
 class Redactor:
     """Masks secrets in text and API objects; thread-safe counts per (rule, file)."""
 
@@ -207,33 +259,11 @@ class Redactor:
     # -- text -------------------------------------------------------------------------------------
     def text(self, text: str, file: str) -> str:
         """TEXT with every secret shape masked."""
-        if not _MAYBE.search(text):
+        if not maybe_secret(text):
             return text
-        for rule, pattern, group, guard in TEXT_RULES:
-            text = self._apply(rule, pattern, group, guard, text, file)
-        return text
-
-    def _apply(
-        self, rule: str, pattern: re.Pattern[str], group: int, guard: Callable[[str], bool] | None, text: str, file: str
-    ) -> str:
-        hits = 0
-
-        def sub(m: re.Match[str]) -> str:
-            nonlocal hits
-            if group == 0:
-                hits += 1
-                return MASK.format(rule=rule)
-            value = m.group(group)
-            if guard is not None and not guard(value):
-                return m.group(0)
-            hits += 1
-            start, end = m.start(group) - m.start(0), m.end(group) - m.start(0)
-            whole = m.group(0)
-            return whole[:start] + MASK.format(rule=rule) + whole[end:]
-
-        out = pattern.sub(sub, text)
-        if hits:
-            self._count(rule, file, hits)
+        out, hits = (_masked_short if len(text) <= 256 else masked)(text)
+        for rule, n in hits:
+            self._count(rule, file, n)
         return out
 
     # -- API objects ------------------------------------------------------------------------------
@@ -247,26 +277,44 @@ class Redactor:
         if isinstance(value, list):
             if parent_key == "env":
                 return [self._env(v, file) for v in value]
-            return [self._walk(v, file, parent_key, in_configmap) for v in value]
+            return self._walk_list(value, file, parent_key, in_configmap)
         if not isinstance(value, dict):
             return value
+        return self._walk_dict(value, file, in_configmap)
+
+    # The two loops below keep plain strings and scalars without a call each: a 2,000-node cluster is
+    # millions of values, nearly all of them names, numbers and states.
+    def _walk_list(self, value: list, file: str, parent_key: str, in_configmap: bool) -> list:
+        out = []
+        for v in value:
+            kind = type(v)
+            if kind in _SCALARS or kind is str and not maybe_secret(v):
+                out.append(v)
+            else:
+                out.append(self._walk(v, file, parent_key, in_configmap))
+        return out
+
+    def _walk_dict(self, value: dict, file: str, in_configmap: bool) -> dict:
         is_cm = value.get("kind") == "ConfigMap" or in_configmap and "data" in value and "metadata" in value
         in_configmap = in_configmap or file.endswith("configmaps.json")
-        maybe = _MAYBE.search
         out: dict = {}
         for key, v in value.items():
-            if type(v) is str and maybe(v) is None and not (name_says_secret(str(key)) and value_may_be_secret(v)):
-                out[key] = v  # the common case, without a call per value
+            kind = type(v)
+            if kind in _SCALARS:
+                out[key] = v
+                continue
+            if kind is str:
+                if name_says_secret(key if type(key) is str else str(key)) and value_may_be_secret(v):
+                    out[key] = MASK.format(rule="secret-field")
+                    self._count("secret-field", file)
+                else:
+                    out[key] = self.text(v, file) if maybe_secret(v) else v
                 continue
             if key == "annotations" and isinstance(v, dict) and LAST_APPLIED in v:
                 v = {k: a for k, a in v.items() if k != LAST_APPLIED}
                 self._count("last-applied-configuration", file)
             if is_cm and key in ("data", "binaryData") and isinstance(v, dict):
                 out[key] = {k: self._config_value(k, d, file) for k, d in v.items()}
-                continue
-            if isinstance(v, str) and name_says_secret(str(key)) and value_may_be_secret(v):
-                out[key] = MASK.format(rule="secret-field")
-                self._count("secret-field", file)
                 continue
             out[key] = self._walk(v, file, str(key), in_configmap)
         return out

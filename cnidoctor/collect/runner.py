@@ -22,6 +22,7 @@ from cnidoctor.collect.detect import detect
 from cnidoctor.collect.nodes.collector import NOT_ENABLED, manifest_nodes
 from cnidoctor.collect.progress import Progress
 from cnidoctor.collect.session import CollectOptions, Session
+from cnidoctor.gcpause import paused_gc
 from cnidoctor.kube import errors
 from cnidoctor.kube.client import KubeClient
 from cnidoctor.model import Gap
@@ -161,6 +162,10 @@ class Runner:
             self.session.gap("version", exc.message)
 
     def run(self) -> CollectResult:
+        with paused_gc():  # pages of thousands of objects are parsed, redacted and encoded: no cycles
+            return self._run()
+
+    def _run(self) -> CollectResult:
         started = time.monotonic()
         self.progress.started = started
         created = datetime.now(timezone.utc)

@@ -5,11 +5,8 @@ The engine reads only the bundle; it never imports collection or Kubernetes clie
 
 from __future__ import annotations
 
-import gc
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,6 +18,7 @@ from cnidoctor.diagnose.logscan import LogScanner
 from cnidoctor.diagnose.rank import Finding, build_findings
 from cnidoctor.diagnose.templates import TEMPLATES, MatchResult, compiled_params, load_evaluate
 from cnidoctor.errors import CatalogError, UsageError
+from cnidoctor.gcpause import paused_gc
 from cnidoctor.model import Gap, Hit, Status
 
 
@@ -165,23 +163,9 @@ class Progress(Protocol):
     def finish(self) -> None: ...
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while the bundle's objects are built: millions of JSON objects make
-    each collection walk the whole heap (it tripled load time), and analysis makes little cyclic garbage."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.freeze()  # what the analysis built is not walked by the next collections either
-            gc.enable()
-
-
 def diagnose(bundle: Bundle, checks: list[Check], progress: Progress | None = None) -> Diagnosis:
     """Evaluate CHECKS against BUNDLE and return ranked, folded findings."""
-    with paused_gc():
+    with paused_gc(freeze=True):  # what the analysis built is not walked by later collections
         return _diagnose(bundle, checks, progress)
 
 

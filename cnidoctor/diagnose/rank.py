@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from cnidoctor.bundle.redact import Redactor
 from cnidoctor.catalog.placeholders import fill, shell_safe
 from cnidoctor.catalog.schema import Check
 from cnidoctor.diagnose.context import Context
@@ -72,7 +73,24 @@ def _merge_values(hits: list[Hit], nodes: list[str], objects: list[str]) -> dict
     return values
 
 
+def _redacted(hits: list[Hit]) -> list[Hit]:
+    """HITS with every secret shape masked in what a report shows: a bundle that was not written by
+    `collect` (a `kubectl cluster-info dump`, a folder someone assembled) was never redacted."""
+    r = Redactor()
+    return [
+        Hit(
+            [replace(e, excerpt=r.text(e.excerpt, e.path)) for e in h.evidence],
+            h.objects,
+            h.nodes,
+            {k: r.text(v, "values") if isinstance(v, str) else v for k, v in h.values.items()},
+            r.text(h.message, "message") if h.message else h.message,
+        )
+        for h in hits
+    ]
+
+
 def _finding(check: Check, status: Status, hits: list[Hit]) -> Finding:
+    hits = _redacted(hits)
     evidence: list[Evidence] = []
     seen = set()
     objects: list[str] = []

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
 from pathlib import Path
 
@@ -200,3 +203,77 @@ def test_version_flag(run_cli):
 def test_explain_shows_placeholders_not_braces(run_cli):
     _, out, _ = run_cli("checks", "explain", "GEN103")
     assert "<namespace>" in out and "{namespace}" not in out
+
+
+def test_a_check_module_calling_sys_exit_is_not_a_healthy_run(run_cli, tmp_path):
+    cat = _user_catalog(tmp_path)
+    folder = cat / "GEN999-user-defined-flannel-restarts"
+    text = (folder / "check.yaml").read_text()
+    (folder / "check.yaml").write_text(text[: text.index("match:")] + "python: check.py\n")
+    (folder / "check.py").write_text("def evaluate(ctx, check):\n    raise SystemExit(0)\n")
+    code, out, _ = run_cli("analyze", CASE, "--checks-dir", str(cat), "--select", "GEN999", "-f", "json")
+    assert code == 0 and json.loads(out)["checks"][0]["status"] == "GAP"
+    cat = _user_catalog(tmp_path / "two")  # a new module path: the first one is loaded already
+    folder = cat / "GEN999-user-defined-flannel-restarts"
+    (folder / "check.yaml").write_text(text[: text.index("match:")] + "python: check.py\n")
+    (folder / "check.py").write_text("import sys\nsys.exit(0)\n")
+    code, out, err = run_cli("analyze", CASE, "--checks-dir", str(cat), "--select", "GEN999")
+    assert code == 2 and "failed to import: SystemExit" in err and len(err.strip().splitlines()) == 1
+
+
+def test_selected_checks_that_do_not_apply_are_not_a_healthy_cluster(run_cli):
+    code, out, err = run_cli("analyze", CASE, "--select", "CAL", "--width", "200")
+    assert code == 2
+    assert err.startswith("error: none of the selected checks applies to this bundle (CNIs detected: flannel;")
+    assert "nothing was evaluated" in out and "No problems found" not in out
+    code, out, _ = run_cli("analyze", CASE, "--select", "GEN001", "--ignore", "GEN001", "-f", "markdown")
+    assert code == 2 and "No check applies to this bundle" in out
+
+
+def test_report_never_overwrites_the_bundle(run_cli, tmp_path):
+    bundle = tmp_path / "b"
+    shutil.copytree(FIXTURES / "case-FL-01", bundle)
+    nodes = next(bundle.rglob("nodes.json"))
+    before = nodes.read_bytes()
+    for target in (nodes, bundle / "report.txt"):
+        code, _, err = run_cli("analyze", str(bundle), "-o", str(target))
+        assert code == 2 and "would overwrite the bundle being analysed" in err
+    assert nodes.read_bytes() == before and not (bundle / "report.txt").exists()
+    archive = tmp_path / "b.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(bundle, arcname="b")
+    size = archive.stat().st_size
+    assert run_cli("analyze", str(archive), "-o", str(archive))[0] == 2
+    assert archive.stat().st_size == size
+
+
+def test_a_pipe_is_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnidoctor", "analyze", str(fifo)], capture_output=True, text=True, timeout=60
+    )
+    assert (
+        proc.returncode == 2
+        and proc.stderr == f"error: {fifo}: not a regular file or folder (save a pipe's output to a file first)\n"
+    )
+
+
+def test_merging_keeps_every_bundles_gaps_and_names_overlaps(run_cli, tmp_path):
+    cluster = tmp_path / "cluster-bundle"
+    shutil.copytree(FIXTURES / "case-FL-01" / "bundle", cluster / "cluster")
+    gap = {"path": "cluster/kube-system/pods.json", "reason": "forbidden: list pods", "source": "collect"}
+    (cluster / "manifest.json").write_text(json.dumps({"created": "2026-11-20T10:00:00Z", "gaps": [gap]}))
+    node_bundles = []
+    for name in ("node-a", "node-b"):
+        nb = tmp_path / name
+        (nb / "nodes" / "node-3").mkdir(parents=True)
+        (nb / "nodes" / "node-3" / "sysctl.txt").write_text("net.ipv4.ip_forward = 1\n")
+        node_gap = {"path": "nodes/node-3/conntrack-S.txt", "reason": f"{name}: conntrack not found"}
+        (nb / "manifest.json").write_text(json.dumps({"gaps": [node_gap]}))
+        node_bundles.append(str(nb))
+    code, out, _ = run_cli("analyze", str(cluster), *node_bundles, "-f", "json")
+    reasons = [g["reason"] for g in json.loads(out)["gaps"]]
+    assert "forbidden: list pods" in reasons  # the cluster bundle's gaps survive the merge
+    assert "node-a: conntrack not found" in reasons and "node-b: conntrack not found" in reasons
+    assert any(r.startswith("1 file(s) are in both") and "the same node twice" in r for r in reasons)

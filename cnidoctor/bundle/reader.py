@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -99,10 +99,25 @@ class Bundle:
         self.sources = sources
         self.gaps: list[Gap] = []
         self._owner: dict[str, Source] = {}
+        self._merged_manifests: list[Source] = []  # manifests of the bundles merged after the first
+        overlaps: Counter[tuple[str, str]] = Counter()
         for src in sources:
             self.gaps.extend(src.gaps)
             for p in src.paths():
+                prev = self._owner.get(p)
+                if prev is not None and prev is not src:
+                    if p == layout.MANIFEST:
+                        self._merged_manifests.append(src)
+                        continue
+                    overlaps[(prev.name, src.name)] += 1
                 self._owner[p] = src
+        for (first, later), n in overlaps.items():
+            self.gaps.append(
+                Gap(
+                    later,
+                    f"{n} file(s) are in both {first} and {later} (the same node twice?); those of {later} are read",
+                )
+            )
         for p in list(self._owner):
             if p.endswith(".yaml") and p.startswith(layout.CLUSTER + "/"):
                 alias = p[: -len(".yaml")] + ".json"
@@ -404,6 +419,23 @@ class Bundle:
     def manifest(self) -> dict | None:
         doc = self.json(layout.MANIFEST)
         return doc if isinstance(doc, dict) else None
+
+    @cached_property
+    def merged_manifests(self) -> list[dict]:
+        """Manifests of the node bundles merged after the first: their collection gaps count too."""
+        out = []
+        for src in self._merged_manifests:
+            try:
+                if src.size(layout.MANIFEST) > MAX_TEXT_BYTES:
+                    raise OSError("too large")
+                with src.open(layout.MANIFEST) as f:
+                    doc = self._decode(f"{src.name}:{layout.MANIFEST}", f.read())
+            except OSError as exc:
+                self.add_gap(f"{src.name}:{layout.MANIFEST}", f"unreadable: {exc}")
+                continue
+            if isinstance(doc, dict):
+                out.append(doc)
+        return out
 
 
 def _log_markers(block: bytes, skip: set[str]) -> list[tuple[int, str | None, bool]]:

@@ -332,6 +332,8 @@ def open_source(path: Path) -> Source:
         if not any(path.iterdir()):
             raise BundleError(f"{path}: the folder is empty")
         return DirSource(path)
+    if not path.is_file():  # opening a pipe would wait for a writer forever; a bundle is read more than once
+        raise BundleError(f"{path}: not a regular file or folder (save a pipe's output to a file first)")
     try:
         with open(path, "rb") as f:
             head = f.read(512)

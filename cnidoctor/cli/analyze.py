@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from cnidoctor.cli.common import FailOn, OutputFormat, emit, exit_code, split_ids
+from cnidoctor.cli.common import (
+    FailOn,
+    OutputFormat,
+    check_output_apart,
+    emit,
+    exit_code,
+    require_checks,
+    split_ids,
+)
 
 FAST_EXIT_AFTER = 2.0  # seconds of analysis after which the process exits without freeing its objects
 
@@ -42,6 +50,7 @@ def analyze(
     from cnidoctor.diagnose.engine import diagnose, select_checks
     from cnidoctor.progress import progress_for
 
+    check_output_apart(output, paths)
     catalog = select_checks(load_catalog(checks_dir), split_ids(select), split_ids(ignore))
     bundle = Bundle.open(paths)
     progress = progress_for(quiet)
@@ -50,6 +59,7 @@ def analyze(
     finally:
         progress.finish()
     emit(result, format, output, width)
+    require_checks(result)
     code = int(exit_code(result, fail_on))
     if result.elapsed > FAST_EXIT_AFTER and sys.stdout is sys.__stdout__:
         # a big analysis holds millions of objects: freeing them one by one at exit takes seconds

@@ -36,6 +36,27 @@ def split_ids(values: list[str] | None) -> list[str]:
     return out
 
 
+def check_output_apart(output: Path | None, inputs: list[Path]) -> None:
+    """The report must never overwrite the evidence it is written from (an input file, or a file in it)."""
+    if output is None:
+        return
+    out = output.resolve()
+    for p in inputs:
+        src = p.resolve()
+        if out == src or src in out.parents:
+            raise UsageError(f"--output {output} would overwrite the bundle being analysed ({p}): choose another path")
+
+
+def require_checks(d: Diagnosis) -> None:
+    """No check evaluated (a `--select` of checks that do not apply here) is not a healthy cluster."""
+    if not d.results:
+        cnis = ", ".join(d.detected_cnis) or "none"
+        raise UsageError(
+            f"none of the selected checks applies to this bundle (CNIs detected: {cnis}; "
+            f"{d.not_applicable} not applicable): nothing was evaluated"
+        )
+
+
 def exit_code(d: Diagnosis, fail_on: FailOn) -> ExitCode:
     if fail_on is FailOn.never:
         return ExitCode.OK

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cnidoctor.cli.common import FailOn, OutputFormat, emit, exit_code, split_ids
+from cnidoctor.cli.common import FailOn, OutputFormat, emit, exit_code, require_checks, split_ids
 from cnidoctor.cli.live import (
     BurstOpt,
     ContextOpt,
@@ -118,6 +118,7 @@ def scan(
             progress.message(f"bundle saved to {result.path}")
         emit(diagnosis, format, output, width)
         require_evidence(bundle, result.gaps, cluster.get("server"))
+        require_checks(diagnosis)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -136,7 +136,7 @@ def evaluate_guarded(ctx: Context, check: Check, scanner: LogScanner) -> CheckRe
         reason = f"evidence of an unexpected shape ({type(exc).__name__}: {str(exc)[:160]})"
         ctx.bundle.add_gap(check.id, f"check could not be evaluated: {reason}", source="check")
         return CheckResult(check, Status.GAP, missing=reason)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() in a check is a failing check, not the end of the run
         if os.environ.get("CNIDOCTOR_DEBUG"):
             raise
         reason = f"the check raised {type(exc).__name__}: {str(exc)[:160]} (CNIDOCTOR_DEBUG=1 shows where)"
@@ -195,12 +195,13 @@ def _diagnose(bundle: Bundle, checks: list[Check], progress: Progress | None) ->
     if progress is not None:
         progress.finish()
     manifest = bundle.manifest  # read before the gaps are listed: a malformed manifest is a gap too
+    merged = bundle.merged_manifests
     return Diagnosis(
         source=bundle.source,
         detected_cnis=cnis,
         results=results,
         findings=findings,
-        gaps=list(bundle.gaps) + manifest_gaps(manifest),
+        gaps=list(bundle.gaps) + [g for m in [manifest, *merged] for g in manifest_gaps(m)],
         not_applicable=len(checks) - len(todo),
         elapsed=time.perf_counter() - started,
         manifest=manifest,

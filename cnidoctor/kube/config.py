@@ -41,7 +41,8 @@ def kubeconfig_paths(explicit: str | None) -> list[Path]:
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise KubeConfigError(f"kubeconfig {explicit}: no such file")
+            what = "a folder, not a file" if path.is_dir() else "no such file"
+            raise KubeConfigError(f"kubeconfig {explicit}: {what}")
         return [path]
     env = os.environ.get("KUBECONFIG")
     if env:

@@ -64,11 +64,12 @@ def render(d: Diagnosis) -> str:
     top = [f for f in d.findings if not f.explained_by]
     if not top:
         not_run = s["status"]["GAP"]
-        lines.append(
-            f"No problems found by the checks that could run; {not_run} could not be evaluated."
-            if not_run
-            else "No problems found."
-        )
+        if not d.results:
+            lines.append("No check applies to this bundle: nothing was evaluated.")
+        elif not_run:
+            lines.append(f"No problems found by the checks that could run; {not_run} could not be evaluated.")
+        else:
+            lines.append("No problems found.")
         lines.append("")
     by_id = {f.check.id: f for f in d.findings}
     for f in top:

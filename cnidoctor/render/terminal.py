@@ -93,7 +93,9 @@ def render(d: Diagnosis, console: Console) -> None:
     top = [f for f in d.findings if not f.explained_by]
     by_id = {f.check.id: f for f in d.findings}
     if not top:
-        if gap_checks:
+        if not d.results:
+            console.print(Text("No check applies to this bundle: nothing was evaluated.", style="bold yellow"))
+        elif gap_checks:
             msg = f"No problems found by the checks that could run; {_count(len(gap_checks), 'check')} could not"
             _prose(console, Text(msg + " be evaluated (see Gaps).", style="bold yellow"), 0)
         else:

@@ -60,8 +60,8 @@ def load_evaluate(path: Path) -> Callable:
     sys.modules[modname] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
-        raise CatalogError(f"{path}: check module failed to import: {exc}") from None
+    except (Exception, SystemExit) as exc:  # a module calling sys.exit() must not end the analysis silently
+        raise CatalogError(f"{path}: check module failed to import: {type(exc).__name__}: {exc}") from None
     fn = getattr(module, "evaluate", None)
     if not callable(fn):
         raise CatalogError(f"{path}: check module must define evaluate(ctx, check)")

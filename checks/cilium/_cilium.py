@@ -80,8 +80,11 @@ def agent_pods(ctx: Context) -> list[dict]:
 
 
 def operator_deployments(ctx: Context) -> list[dict]:
-    return [d for d in ctx.deployments
-            if OPERATOR.fullmatch(obj_name(d)) or any(OPERATOR.fullmatch(str(c.get("name"))) for c in containers(d))]
+    return [
+        d
+        for d in ctx.deployments
+        if OPERATOR.fullmatch(obj_name(d)) or any(OPERATOR.fullmatch(str(c.get("name"))) for c in containers(d))
+    ]
 
 
 def operator_pods(ctx: Context) -> list[dict]:
@@ -104,9 +107,13 @@ def api_endpoint(ctx: Context) -> tuple[str | None, str | None, Evidence | None]
             if addrs:
                 port = str(ports[0]) if ports else None
                 text = "Endpoints default/kubernetes (the API servers): " + ", ".join(
-                    f"{a}:{port}" if port else str(a) for a in addrs)
-                return str(addrs[0]), port, Evidence(layout.namespaced_list("default", "endpoints"), text,
-                                                     "default/Endpoints/kubernetes")
+                    f"{a}:{port}" if port else str(a) for a in addrs
+                )
+                return (
+                    str(addrs[0]),
+                    port,
+                    Evidence(layout.namespaced_list("default", "endpoints"), text, "default/Endpoints/kubernetes"),
+                )
     return None, None, None
 
 
@@ -173,8 +180,11 @@ def kpr_mode(ctx: Context) -> tuple[str | None, Evidence | None]:
         if st and st.kube_proxy_replacement:
             raw = st.kube_proxy_replacement.lower()
             norm = {"strict": "true", "disabled": "false"}.get(raw, raw)
-            return norm, Evidence(layout.node_file(node, "cilium-status.json"),
-                                  f"kube-proxy-replacement mode: {st.kube_proxy_replacement}", node=node)
+            return norm, Evidence(
+                layout.node_file(node, "cilium-status.json"),
+                f"kube-proxy-replacement mode: {st.kube_proxy_replacement}",
+                node=node,
+            )
     return None, None
 
 
@@ -184,15 +194,25 @@ def kube_proxy(ctx: Context) -> list[Evidence]:
     for ds in ctx.daemonsets:
         if obj_name(ds).startswith("kube-proxy") and ((ds.get("status") or {}).get("desiredNumberScheduled") or 0) > 0:
             st = ds.get("status") or {}
-            out.append(Evidence(layout.namespaced_list(str(meta(ds).get("namespace")), "daemonsets"),
-                                f"DaemonSet {obj_name(ds)}: desired {st.get('desiredNumberScheduled')}, "
-                                f"ready {st.get('numberReady')}", ref(ds, "DaemonSet")))
+            out.append(
+                Evidence(
+                    layout.namespaced_list(str(meta(ds).get("namespace")), "daemonsets"),
+                    f"DaemonSet {obj_name(ds)}: desired {st.get('desiredNumberScheduled')}, "
+                    f"ready {st.get('numberReady')}",
+                    ref(ds, "DaemonSet"),
+                )
+            )
     if not out:
         for p in ctx.pods:
             if obj_name(p).startswith("kube-proxy") and (p.get("status") or {}).get("phase") == "Running":
-                out.append(Evidence(layout.namespaced_list(str(meta(p).get("namespace")), "pods"),
-                                    f"kube-proxy pod {obj_name(p)} Running on {node_of(p)}", ref(p, "Pod"),
-                                    node_of(p)))
+                out.append(
+                    Evidence(
+                        layout.namespaced_list(str(meta(p).get("namespace")), "pods"),
+                        f"kube-proxy pod {obj_name(p)} Running on {node_of(p)}",
+                        ref(p, "Pod"),
+                        node_of(p),
+                    )
+                )
     return out
 
 
@@ -291,8 +311,10 @@ def health_failures(ctx: Context) -> list[HealthFailure]:
             for path in target.paths:
                 bad = [p for p in path.probes if not p.ok]
                 if bad:
-                    text = (f"from {obs}: {path.kind} connectivity to {name} ({path.address}): "
-                            + "; ".join(f"{p.probe}: {p.result}" for p in bad))[:300]
+                    text = (
+                        f"from {obs}: {path.kind} connectivity to {name} ({path.address}): "
+                        + "; ".join(f"{p.probe}: {p.result}" for p in bad)
+                    )[:300]
                     ev = Evidence(layout.node_file(obs, "cilium-health.txt"), text, f"Node/{name}", name, bad[0].line)
                     out.append(HealthFailure(obs, name, path.kind, path.address, ev))
     return out

@@ -16,8 +16,10 @@ from .._lib import calico as lib
 
 AUTODETECT = re.compile(r"Using autodetected IPv4 address (?:on interface (?P<iface>\S+): )?(?P<addr>[0-9.]+)(?:/\d+)?")
 # Interfaces (and addresses) a node address must never come from.
-BRIDGE_IFACE = re.compile(r"docker\d*|br-[0-9a-f]+|virbr\d+|cni\d+|kube-ipvs\d+|kube-bridge|flannel\.\d+|cali.*|"
-                          r"vxlan[.-]calico|tunl\d+|weave|lxcbr\d+|podman\d+|cilium_.*|nodelocaldns|vboxnet\d+")
+BRIDGE_IFACE = re.compile(
+    r"docker\d*|br-[0-9a-f]+|virbr\d+|cni\d+|kube-ipvs\d+|kube-bridge|flannel\.\d+|cali.*|"
+    r"vxlan[.-]calico|tunl\d+|weave|lxcbr\d+|podman\d+|cilium_.*|nodelocaldns|vboxnet\d+"
+)
 NAT_ADDRS = {"10.0.2.15", "172.17.0.1", "192.168.122.1"}
 PEER_NAME = re.compile(r"(?:Mesh|Node|Global)_(\d+_\d+_\d+_\d+)(?:_port_\d+)?$")
 
@@ -50,10 +52,15 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         for proto in bird.bgp() if bird else ():
             m = PEER_NAME.match(proto.name)
             if m and not proto.established:
-                failing.setdefault(m.group(1).replace("_", "."), []).append(Evidence(
-                    layout.node_file(node, "birdcl-protocols.txt"),
-                    f"{proto.name} {proto.proto} {proto.state} {proto.info}".strip(), f"Node/{node}", node,
-                    proto.line))
+                failing.setdefault(m.group(1).replace("_", "."), []).append(
+                    Evidence(
+                        layout.node_file(node, "birdcl-protocols.txt"),
+                        f"{proto.name} {proto.proto} {proto.state} {proto.info}".strip(),
+                        f"Node/{node}",
+                        node,
+                        proto.line,
+                    )
+                )
     not_established = [e for e in lib.events(ctx, "Unhealthy", re.compile(r"BGP not established with"))]
     autodetect_lines = {}
     for ref, line, m in lib.scan_logs(ctx, re.compile(r"calico-node-.*"), re.compile(r"calico-node"), AUTODETECT):
@@ -71,22 +78,40 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         dups = [d for d in by_addr.get(addr, []) if d != node]
         reason = _bad_address_reason(addr, iface, sorted([node, *dups]) if dups else [])
         peer_ev = failing.get(addr, [])
-        probe_ev = [e.evidence() for e in not_established if re.search(rf"(?<![\d.]){re.escape(addr)}(?![\d.])",
-                                                                         e.message)]
+        probe_ev = [
+            e.evidence() for e in not_established if re.search(rf"(?<![\d.]){re.escape(addr)}(?![\d.])", e.message)
+        ]
         if not (reason or peer_ev or probe_ev):
             continue  # a deliberate separate BGP network that works: not a fault
         ann = n["metadata"]["annotations"][lib.IPV4_ANNOTATION]
-        evidence = [Evidence(layout.NODES_LIST, f"node {node}: {lib.IPV4_ANNOTATION}={ann}, "
-                             f"but its InternalIP is {', '.join(own)}", f"Node/{node}", node)]
+        evidence = [
+            Evidence(
+                layout.NODES_LIST,
+                f"node {node}: {lib.IPV4_ANNOTATION}={ann}, but its InternalIP is {', '.join(own)}",
+                f"Node/{node}",
+                node,
+            )
+        ]
         if log_ev:
             evidence.append(log_ev)
         evidence += peer_ev[:4] + probe_ev[:2]
-        values = {"address": addr, "internal_ip": own[0], "cidrs": _subnet_of(ctx, node, own[0]),
-                  "interface": iface or "?"}
+        values = {
+            "address": addr,
+            "internal_ip": own[0],
+            "cidrs": _subnet_of(ctx, node, own[0]),
+            "interface": iface or "?",
+        }
         why = reason or "its BGP peers cannot connect to it"
-        hits.append(Hit(evidence, [f"Node/{node}"], [node], values,
-                        f"calico-node on {node} uses {addr}"
-                        f"{' (interface ' + iface + ')' if iface else ''} instead of {own[0]}: {why}"))
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}"],
+                [node],
+                values,
+                f"calico-node on {node} uses {addr}"
+                f"{' (interface ' + iface + ')' if iface else ''} instead of {own[0]}: {why}",
+            )
+        )
     if hits:
         ds = lib.calico_node_daemonsets(ctx)
         method = lib.env_map(lib.container(ds[0], "calico-node")).get("IP_AUTODETECTION_METHOD") if ds else None

@@ -15,8 +15,10 @@ from cnidoctor.parse.nft import parse_nft_ruleset
 from .._lib import calico as lib
 
 PEER_NAME = re.compile(r"(?P<kind>Mesh|Node|Global)_(?P<ip>\d+_\d+_\d+_\d+)(?:_port_\d+)?$")
-SOCKET_ERROR = re.compile(r"Socket: (?P<err>Connection (?:timed out|refused|reset by peer)|No route to host|"
-                          r"Network is unreachable)")
+SOCKET_ERROR = re.compile(
+    r"Socket: (?P<err>Connection (?:timed out|refused|reset by peer)|No route to host|"
+    r"Network is unreachable)"
+)
 
 
 def _filters_179(ctx: Context, node: str) -> list[Evidence]:
@@ -25,15 +27,22 @@ def _filters_179(ctx: Context, node: str) -> list[Evidence]:
     nft = ctx.parsed(node, "nft-ruleset.json", parse_nft_ruleset)
     for t in nft.tables if nft else ():
         if t.owner == "firewalld":
-            out.append(Evidence(layout.node_file(node, "nft-ruleset.json"),
-                                f"firewalld is active on {node}: nftables table {t.family} {t.name}",
-                                f"Node/{node}", node, t.line))
+            out.append(
+                Evidence(
+                    layout.node_file(node, "nft-ruleset.json"),
+                    f"firewalld is active on {node}: nftables table {t.family} {t.name}",
+                    f"Node/{node}",
+                    node,
+                    t.line,
+                )
+            )
             break
     ipt = ctx.parsed(node, "iptables-save.txt", parse_iptables_save)
     for rule in ipt.rules() if ipt else ():
         if "179" in rule.args and rule.target in ("DROP", "REJECT"):
-            out.append(Evidence(layout.node_file(node, "iptables-save.txt"), rule.text, f"Node/{node}", node,
-                                rule.line))
+            out.append(
+                Evidence(layout.node_file(node, "iptables-save.txt"), rule.text, f"Node/{node}", node, rule.line)
+            )
     return out[:2]
 
 
@@ -70,14 +79,27 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             if peer is None and m.group("kind") == "Mesh":
                 continue  # a mesh peer that is no node: stale, not a filtering problem
             path = layout.node_file(node, "birdcl-protocols.txt")
-            evidence = [Evidence(path, f"{proto.name} {proto.proto} {proto.state} {proto.since} {proto.info}".strip(),
-                                 f"Node/{node}", node, proto.line)]
+            evidence = [
+                Evidence(
+                    path,
+                    f"{proto.name} {proto.proto} {proto.state} {proto.since} {proto.info}".strip(),
+                    f"Node/{node}",
+                    node,
+                    proto.line,
+                )
+            ]
             if peer:
                 evidence += _filters_179(ctx, peer)
             what = f"node {peer}" if peer else f"external BGP peer {ip}"
-            hits.append(Hit(evidence, [f"Node/{node}"] + ([f"Node/{peer}"] if peer else []), [node],
-                            {"peer": ip, "peer_node": peer or ip, "error": err.group("err"), "node": node},
-                            f"{node} -> {what} ({ip}:179): {err.group('err')}"))
+            hits.append(
+                Hit(
+                    evidence,
+                    [f"Node/{node}"] + ([f"Node/{peer}"] if peer else []),
+                    [node],
+                    {"peer": ip, "peer_node": peer or ip, "error": err.group("err"), "node": node},
+                    f"{node} -> {what} ({ip}:179): {err.group('err')}",
+                )
+            )
     if not seen_any:
         return None
     if hits:

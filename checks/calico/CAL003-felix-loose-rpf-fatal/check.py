@@ -22,8 +22,12 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         node = ctx.pod_node(ref.namespace, ref.pod)
         hit = by_pod.get(key)
         if hit is None:
-            hit = by_pod[key] = Hit([], [f"{ref.namespace}/Pod/{ref.pod}"], [node] if node else [],
-                                    {"namespace": ref.namespace, "pod": ref.pod, **({"node": node} if node else {})})
+            hit = by_pod[key] = Hit(
+                [],
+                [f"{ref.namespace}/Pod/{ref.pod}"],
+                [node] if node else [],
+                {"namespace": ref.namespace, "pod": ref.pod, **({"node": node} if node else {})},
+            )
         if len(hit.evidence) < 2:
             hit.evidence.append(lib.log_evidence(ctx, ref, line))
     for hit in by_pod.values():
@@ -35,6 +39,8 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             if ev:
                 hit.evidence.append(ev)
         hit.values["rp_filter"] = value or "2"
-        hit.message = (f"Felix on {node or hit.values['pod']} refuses loose reverse-path filtering "
-                       f"(net.ipv4.conf.all.rp_filter = {value or '2'})")
+        hit.message = (
+            f"Felix on {node or hit.values['pod']} refuses loose reverse-path filtering "
+            f"(net.ipv4.conf.all.rp_filter = {value or '2'})"
+        )
     return list(by_pod.values())

@@ -34,8 +34,10 @@ def _rules(dump: IptablesSave, owner: str) -> int:
 
 def _host_backend(backends: dict[str, tuple[str, IptablesSave]]) -> str | None:
     """The backend kubelet (else kube-proxy) writes to: the host's."""
-    for probe in (lambda d: any(d.chain("mangle", c) or d.chain("nat", c) for c in KUBELET_CHAINS),
-                  lambda d: _rules(d, "kube-proxy") > 0):
+    for probe in (
+        lambda d: any(d.chain("mangle", c) or d.chain("nat", c) for c in KUBELET_CHAINS),
+        lambda d: _rules(d, "kube-proxy") > 0,
+    ):
         have = [b for b, (_, d) in backends.items() if probe(d)]
         if len(have) == 1:
             return have[0]
@@ -51,16 +53,24 @@ def _felix_setting(ctx: Context) -> tuple[str, list[Evidence], str]:
         version = image.rsplit(":", 1)[-1] if VERSION.search(image) else version
         setting = lib.env_map(lib.container(ds, "calico-node")).get("FELIX_IPTABLESBACKEND") or ""
         ns = str(ds["metadata"].get("namespace"))
-        evidence.append(Evidence(layout.namespaced_list(ns, "daemonsets"),
-                                 f"{ns}/DaemonSet/calico-node: image {image or '?'}, "
-                                 f"FELIX_IPTABLESBACKEND={setting or 'unset (Auto)'}", f"{ns}/DaemonSet/calico-node"))
+        evidence.append(
+            Evidence(
+                layout.namespaced_list(ns, "daemonsets"),
+                f"{ns}/DaemonSet/calico-node: image {image or '?'}, FELIX_IPTABLESBACKEND={setting or 'unset (Auto)'}",
+                f"{ns}/DaemonSet/calico-node",
+            )
+        )
     for fc in ctx.resource("felixconfigurations.crd.projectcalico.org"):
         value = (fc.get("spec") or {}).get("iptablesBackend")
         if value and not setting:
             setting = str(value)
-            evidence.append(Evidence(layout.cluster_list("felixconfigurations.crd.projectcalico.org"),
-                                     f"FelixConfiguration {obj_name(fc)}: iptablesBackend={value}",
-                                     f"FelixConfiguration/{obj_name(fc)}"))
+            evidence.append(
+                Evidence(
+                    layout.cluster_list("felixconfigurations.crd.projectcalico.org"),
+                    f"FelixConfiguration {obj_name(fc)}: iptablesBackend={value}",
+                    f"FelixConfiguration/{obj_name(fc)}",
+                )
+            )
     return setting or "Auto", evidence, version
 
 
@@ -90,13 +100,30 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             chains = sorted(dump.chains_owned_by(owner), key=lambda c: (not c.rules, c.line))
             if chains:
                 names = ", ".join(c.name for c in chains[:4]) + (", ..." if len(chains) > 4 else "")
-                evidence.append(Evidence(layout.node_file(node, fname), f"iptables-{b}: {owner} chains {names}",
-                                         f"Node/{node}", node, chains[0].line))
-        hits.append(Hit(evidence, [f"Node/{node}"], [node],
-                        {"node": node, "host_backend": host, "felix_backend": other,
-                         "backend_value": "NFT" if host == "nft" else "Legacy"},
-                        f"{node}: Felix's rules are in iptables-{other} ({in_other} cali- rules) while kubelet and "
-                        f"kube-proxy use {host} ({in_host} cali- rules there)"))
+                evidence.append(
+                    Evidence(
+                        layout.node_file(node, fname),
+                        f"iptables-{b}: {owner} chains {names}",
+                        f"Node/{node}",
+                        node,
+                        chains[0].line,
+                    )
+                )
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}"],
+                [node],
+                {
+                    "node": node,
+                    "host_backend": host,
+                    "felix_backend": other,
+                    "backend_value": "NFT" if host == "nft" else "Legacy",
+                },
+                f"{node}: Felix's rules are in iptables-{other} ({in_other} cali- rules) while kubelet and "
+                f"kube-proxy use {host} ({in_host} cali- rules there)",
+            )
+        )
     if not seen:
         return None
     if hits:
@@ -106,7 +133,13 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         for h in hits:
             h.evidence.extend(ev)
             pod = agents.get(h.nodes[0])
-            h.values.update({"namespace": ns, "setting": setting, "version": version or "?",
-                             "pod": obj_name(pod) if pod else "<calico-node pod on the node>"})
+            h.values.update(
+                {
+                    "namespace": ns,
+                    "setting": setting,
+                    "version": version or "?",
+                    "pod": obj_name(pod) if pod else "<calico-node pod on the node>",
+                }
+            )
             h.message = f"{h.message}; Felix iptables backend setting: {setting}"
     return hits

@@ -44,13 +44,26 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             continue
         path = layout.node_file(node, f"cni-net.d/{name}")
         issued = f", issued {_iso(claims.iat)}" if claims.iat else ""
-        evidence = [Evidence(path, f"token for {claims.sub or 'the CNI plugin'} expired {_iso(claims.exp)}{issued} "
-                             f"(bundle taken around {now.strftime('%Y-%m-%dT%H:%M:%SZ')})", f"Node/{node}", node)]
+        evidence = [
+            Evidence(
+                path,
+                f"token for {claims.sub or 'the CNI plugin'} expired {_iso(claims.exp)}{issued} "
+                f"(bundle taken around {now.strftime('%Y-%m-%dT%H:%M:%SZ')})",
+                f"Node/{node}",
+                node,
+            )
+        ]
         evidence += [e.evidence() for e in failing.get(node, [])[:2]]
-        hits.append(Hit(evidence, [f"Node/{node}"] + [e.obj for e in failing.get(node, [])], [node],
-                        {"node": node, "expired": _iso(claims.exp)},
-                        f"{node}: the Calico CNI token expired at {_iso(claims.exp)}"
-                        + (f"; {len(failing[node])} pod(s) there fail with Unauthorized" if node in failing else "")))
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}"] + [e.obj for e in failing.get(node, [])],
+                [node],
+                {"node": node, "expired": _iso(claims.exp)},
+                f"{node}: the Calico CNI token expired at {_iso(claims.exp)}"
+                + (f"; {len(failing[node])} pod(s) there fail with Unauthorized" if node in failing else ""),
+            )
+        )
     if not found:
         return None
     if hits:
@@ -61,9 +74,12 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             for h in hits:
                 h.values["namespace"] = ns
             if value is not None and value.lower() == "false":
-                manage = Evidence(layout.namespaced_list(ns, "daemonsets"),
-                                  f"{ns}/DaemonSet/calico-node: env CALICO_MANAGE_CNI=false (calico-node does not "
-                                  "refresh the CNI kubeconfig)", f"{ns}/DaemonSet/calico-node")
+                manage = Evidence(
+                    layout.namespaced_list(ns, "daemonsets"),
+                    f"{ns}/DaemonSet/calico-node: env CALICO_MANAGE_CNI=false (calico-node does not "
+                    "refresh the CNI kubeconfig)",
+                    f"{ns}/DaemonSet/calico-node",
+                )
         for h in hits:
             h.values.setdefault("namespace", "kube-system")
             h.values["manage_cni"] = "false" if manage else "default (true)"

@@ -30,11 +30,15 @@ def _why_not_scheduled(node: dict, ds: dict | None) -> str | None:
         return None
     spec = lib.pod_spec(ds)
     tolerations = [t for t in spec.get("tolerations") or [] if isinstance(t, dict)]
-    blocking = [t for t in (node.get("spec") or {}).get("taints") or []
-                if t.get("effect") in ("NoSchedule", "NoExecute") and not _tolerated(t, tolerations)]
+    blocking = [
+        t
+        for t in (node.get("spec") or {}).get("taints") or []
+        if t.get("effect") in ("NoSchedule", "NoExecute") and not _tolerated(t, tolerations)
+    ]
     if blocking:
-        taints = ", ".join(f"{t.get('key')}{'=' + t['value'] if t.get('value') else ''}:{t.get('effect')}"
-                           for t in blocking)
+        taints = ", ".join(
+            f"{t.get('key')}{'=' + t['value'] if t.get('value') else ''}:{t.get('effect')}" for t in blocking
+        )
         return f"taint {taints} is not tolerated by the calico-node DaemonSet"
     labels = meta(node).get("labels") or {}
     missing = {k: v for k, v in (spec.get("nodeSelector") or {}).items() if labels.get(k) != v}
@@ -67,11 +71,29 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             cs = lib.container_status(pod, "calico-node")
             waiting = (cs.get("state") or {}).get("waiting") or {}
             state = f"{obj_name(pod)} on {node} is not running ({waiting.get('reason') or pod['status'].get('phase')})"
-        evidence = [Evidence(layout.namespaced_list(ns, "pods") if pod else layout.NODES_LIST, state,
-                             f"{ns}/Pod/{obj_name(pod)}" if pod else f"Node/{node}", node)]
+        evidence = [
+            Evidence(
+                layout.namespaced_list(ns, "pods") if pod else layout.NODES_LIST,
+                state,
+                f"{ns}/Pod/{obj_name(pod)}" if pod else f"Node/{node}",
+                node,
+            )
+        ]
         evidence += [e.evidence() for e in evs[:2]]
-        hits.append(Hit(evidence, [f"Node/{node}"] + [e.obj for e in evs], [node],
-                        {"node": node, "namespace": ns, "pod_ref": f"pod/{obj_name(pod)}" if pod else
-                         f"$(kubectl -n {ns} get pods -l k8s-app=calico-node --field-selector spec.nodeName={node} "
-                         "-o name)"}, state))
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}"] + [e.obj for e in evs],
+                [node],
+                {
+                    "node": node,
+                    "namespace": ns,
+                    "pod_ref": f"pod/{obj_name(pod)}"
+                    if pod
+                    else f"$(kubectl -n {ns} get pods -l k8s-app=calico-node --field-selector spec.nodeName={node} "
+                    "-o name)",
+                },
+                state,
+            )
+        )
     return hits

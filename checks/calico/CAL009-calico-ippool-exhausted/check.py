@@ -28,16 +28,29 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             continue  # the addresses are leaked, not used: CAL012
         allocated = sum(b.allocated for b in inside)
         without = sorted(n for n in ctx.node_names if n not in owners)
-        text = (f"{lib.pool_line(pool)}: all {pool.blocks} block(s) claimed (by {', '.join(owners) or '?'}), "
-                f"{allocated}/{pool.cidr.num_addresses} addresses allocated"
-                + (f"; node(s) without a block: {', '.join(without)}" if without else ""))
+        text = (
+            f"{lib.pool_line(pool)}: all {pool.blocks} block(s) claimed (by {', '.join(owners) or '?'}), "
+            f"{allocated}/{pool.cidr.num_addresses} addresses allocated"
+            + (f"; node(s) without a block: {', '.join(without)}" if without else "")
+        )
         evidence = [Evidence(layout.cluster_list("ippools.crd.projectcalico.org"), text, f"IPPool/{pool.name}")]
         evs = [e for node_evs in failures.values() for e in node_evs]
         evidence += [e.evidence() for e in evs[:3]]
         nodes = sorted({e.node for e in evs if e.node and e.node != "?"})
-        hits.append(Hit(evidence, [f"IPPool/{pool.name}"] + [e.obj for e in evs], nodes,
-                        {"pool": pool.name, "cidr": str(pool.cidr), "block_size": str(pool.block_size),
-                         "blocks": str(pool.blocks), "nodes_total": str(len(ctx.node_names))},
-                        f"IP pool {pool.name} ({pool.cidr}, /{pool.block_size} blocks) is exhausted: "
-                        f"{pool.blocks} blocks for {len(ctx.node_names)} nodes"))
+        hits.append(
+            Hit(
+                evidence,
+                [f"IPPool/{pool.name}"] + [e.obj for e in evs],
+                nodes,
+                {
+                    "pool": pool.name,
+                    "cidr": str(pool.cidr),
+                    "block_size": str(pool.block_size),
+                    "blocks": str(pool.blocks),
+                    "nodes_total": str(len(ctx.node_names)),
+                },
+                f"IP pool {pool.name} ({pool.cidr}, /{pool.block_size} blocks) is exhausted: "
+                f"{pool.blocks} blocks for {len(ctx.node_names)} nodes",
+            )
+        )
     return hits

@@ -17,9 +17,12 @@ def _limit(ctx: Context) -> tuple[int | None, Evidence | None]:
             spec = item.get("spec") or {}
             value = spec.get("maxBlocksPerHost")
             if isinstance(value, int) and value > 0:
-                return value, Evidence(layout.cluster_list(res), f"IPAMConfig {obj_name(item)}: maxBlocksPerHost="
-                                       f"{value}, strictAffinity={spec.get('strictAffinity', False)}",
-                                       f"IPAMConfig/{obj_name(item)}")
+                return value, Evidence(
+                    layout.cluster_list(res),
+                    f"IPAMConfig {obj_name(item)}: maxBlocksPerHost="
+                    f"{value}, strictAffinity={spec.get('strictAffinity', False)}",
+                    f"IPAMConfig/{obj_name(item)}",
+                )
     return None, None
 
 
@@ -37,9 +40,19 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if limit is not None and len(n.blocks) < limit:
             continue
         evidence = [lib.block_evidence(n)] + ([limit_ev] if limit_ev else []) + [e.evidence() for e in evs[:2]]
-        hits.append(Hit(evidence, [f"Node/{node}"] + [e.obj for e in evs], [node],
-                        {"node": node, "limit": str(limit or len(n.blocks)), "block_count": str(len(n.blocks)),
-                         "wanted": str((limit or len(n.blocks)) + 1)},
-                        f"{node} holds {len(n.blocks)} block(s), the per-host limit"
-                        f"{' of ' + str(limit) if limit else ''}, all used by {n.live_pods} running pod(s)"))
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}"] + [e.obj for e in evs],
+                [node],
+                {
+                    "node": node,
+                    "limit": str(limit or len(n.blocks)),
+                    "block_count": str(len(n.blocks)),
+                    "wanted": str((limit or len(n.blocks)) + 1),
+                },
+                f"{node} holds {len(n.blocks)} block(s), the per-host limit"
+                f"{' of ' + str(limit) if limit else ''}, all used by {n.live_pods} running pod(s)",
+            )
+        )
     return hits

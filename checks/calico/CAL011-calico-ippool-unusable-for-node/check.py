@@ -29,18 +29,52 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if lib.usable_pools(ctx, node, pools):
             continue
         labels = meta(ctx.node_by_name.get(node, {})).get("labels") or {}
-        evidence = [Evidence(layout.cluster_list("ippools.crd.projectcalico.org"), lib.pool_line(p), f"IPPool/{p.name}")
-                    for p in pools[:4]]
-        evidence.append(Evidence(layout.NODES_LIST, f"node {node} labels: "
-                                 + ", ".join(f"{k}={v}" for k, v in sorted(labels.items()) if "kubernetes.io/" not in k
-                                             or k == "kubernetes.io/hostname"), f"Node/{node}", node))
+        evidence = [
+            Evidence(layout.cluster_list("ippools.crd.projectcalico.org"), lib.pool_line(p), f"IPPool/{p.name}")
+            for p in pools[:4]
+        ]
+        evidence.append(
+            Evidence(
+                layout.NODES_LIST,
+                f"node {node} labels: "
+                + ", ".join(
+                    f"{k}={v}"
+                    for k, v in sorted(labels.items())
+                    if "kubernetes.io/" not in k or k == "kubernetes.io/hostname"
+                ),
+                f"Node/{node}",
+                node,
+            )
+        )
         evidence += [e.evidence() for e in evs[:2]]
-        reasons = sorted({"disabled" if p.disabled else "not for workloads" if not p.workload
-                          else f"nodeSelector {p.node_selector} does not select it" for p in pools})
+        reasons = sorted(
+            {
+                "disabled"
+                if p.disabled
+                else "not for workloads"
+                if not p.workload
+                else f"nodeSelector {p.node_selector} does not select it"
+                for p in pools
+            }
+        )
         disabled = [p for p in pools if p.disabled]
-        label = next((f"{m.group(1)}={m.group(2)}" for p in pools if not p.disabled
-                      for m in [EQUALS.match(p.node_selector)] if m), "<label>=<value> selected by a pool")
-        hits.append(Hit(evidence, [f"Node/{node}"] + [e.obj for e in evs], [node],
-                        {"node": node, "pool": (disabled or pools)[0].name, "label": label},
-                        f"no enabled IP pool selects {node} ({'; '.join(reasons)})"))
+        label = next(
+            (
+                f"{m.group(1)}={m.group(2)}"
+                for p in pools
+                if not p.disabled
+                for m in [EQUALS.match(p.node_selector)]
+                if m
+            ),
+            "<label>=<value> selected by a pool",
+        )
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}"] + [e.obj for e in evs],
+                [node],
+                {"node": node, "pool": (disabled or pools)[0].name, "label": label},
+                f"no enabled IP pool selects {node} ({'; '.join(reasons)})",
+            )
+        )
     return hits

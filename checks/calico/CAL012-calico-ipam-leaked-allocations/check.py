@@ -19,8 +19,13 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             continue
         evs = failures.get(node, [])
         evidence = [lib.block_evidence(n)] + [e.evidence() for e in evs[:2]]
-        hits.append(Hit(evidence, [f"Node/{node}"] + [e.obj for e in evs], [node],
-                        {"node": node, "leaked": str(n.leaked), "blocks": " ".join(str(b.cidr) for b in n.blocks)},
-                        f"{node}: {n.leaked} of {n.pod_allocations} pod addresses in its block(s) belong to no "
-                        f"existing pod"))
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}"] + [e.obj for e in evs],
+                [node],
+                {"node": node, "leaked": str(n.leaked), "blocks": " ".join(str(b.cidr) for b in n.blocks)},
+                f"{node}: {n.leaked} of {n.pod_allocations} pod addresses in its block(s) belong to no existing pod",
+            )
+        )
     return hits

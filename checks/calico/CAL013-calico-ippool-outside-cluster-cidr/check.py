@@ -20,14 +20,21 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if not same or any(pool.cidr.subnet_of(d.net) for d in same):
             continue
         nets = sorted({str(d.net) for d in same})
-        evidence = [Evidence(layout.cluster_list("ippools.crd.projectcalico.org"), lib.pool_line(pool),
-                             f"IPPool/{pool.name}")]
+        evidence = [
+            Evidence(layout.cluster_list("ippools.crd.projectcalico.org"), lib.pool_line(pool), f"IPPool/{pool.name}")
+        ]
         seen: set[str] = set()
         for d in same:
             if d.evidence.excerpt not in seen:
                 seen.add(d.evidence.excerpt)
                 evidence.append(d.evidence)
-        hits.append(Hit(evidence, [f"IPPool/{pool.name}"], [],
-                        {"pool": pool.name, "pool_cidr": str(pool.cidr), "cluster_cidr": nets[0]},
-                        f"IP pool {pool.name} ({pool.cidr}) is outside the cluster's pod CIDR {', '.join(nets)}"))
+        hits.append(
+            Hit(
+                evidence,
+                [f"IPPool/{pool.name}"],
+                [],
+                {"pool": pool.name, "pool_cidr": str(pool.cidr), "cluster_cidr": nets[0]},
+                f"IP pool {pool.name} ({pool.cidr}) is outside the cluster's pod CIDR {', '.join(nets)}",
+            )
+        )
     return hits

@@ -23,8 +23,12 @@ def _node_networks(ctx: Context) -> list[tuple[object, Evidence]]:
                 for a in iface.addrs:
                     if a.local == ip:
                         net = ipaddress.ip_network(f"{ip}/{a.prefixlen}", strict=False)
-            out.append((net, Evidence(layout.NODES_LIST, f"node {node}: InternalIP {ip} (network {net})",
-                                      f"Node/{node}", node)))
+            out.append(
+                (
+                    net,
+                    Evidence(layout.NODES_LIST, f"node {node}: InternalIP {ip} (network {net})", f"Node/{node}", node),
+                )
+            )
     return out
 
 
@@ -36,12 +40,14 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     others += [(net, ev, "node network") for net, ev in _node_networks(ctx)]
     hits = []
     for pool in [p for p in pools if not p.disabled]:
-        clashes = [(net, ev, what) for net, ev, what in others
-                   if net.version == pool.cidr.version and pool.cidr.overlaps(net)]
+        clashes = [
+            (net, ev, what) for net, ev, what in others if net.version == pool.cidr.version and pool.cidr.overlaps(net)
+        ]
         if not clashes:
             continue
-        evidence = [Evidence(layout.cluster_list("ippools.crd.projectcalico.org"), lib.pool_line(pool),
-                             f"IPPool/{pool.name}")]
+        evidence = [
+            Evidence(layout.cluster_list("ippools.crd.projectcalico.org"), lib.pool_line(pool), f"IPPool/{pool.name}")
+        ]
         seen: set[str] = set()
         for _net, ev, _what in clashes:
             if ev.excerpt not in seen and len(seen) < 4:
@@ -49,8 +55,14 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
                 evidence.append(ev)
         kinds = sorted({what for _n, _e, what in clashes})
         nodes = sorted({ev.node for _n, ev, what in clashes if ev.node and what == "node network"})
-        hits.append(Hit(evidence, [f"IPPool/{pool.name}"], nodes,
-                        {"pool": pool.name, "pool_cidr": str(pool.cidr), "clash": str(clashes[0][0])},
-                        f"IP pool {pool.name} ({pool.cidr}) overlaps the {' and the '.join(kinds)} "
-                        f"({', '.join(sorted({str(n) for n, _e, _w in clashes}))})"))
+        hits.append(
+            Hit(
+                evidence,
+                [f"IPPool/{pool.name}"],
+                nodes,
+                {"pool": pool.name, "pool_cidr": str(pool.cidr), "clash": str(clashes[0][0])},
+                f"IP pool {pool.name} ({pool.cidr}) overlaps the {' and the '.join(kinds)} "
+                f"({', '.join(sorted({str(n) for n, _e, _w in clashes}))})",
+            )
+        )
     return hits

@@ -22,8 +22,15 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         probe_failures += count if isinstance(count, int) and count > 0 else 1
         m = PROBE.search(ev.message)
         values = {"namespace": ev.namespace, "pod": ev.name, **({"node": ev.node} if ev.node else {})}
-        probe_hits.append(Hit([ev.evidence()], [ev.obj], [ev.node] if ev.node else [], values,
-                              f"{ev.name}: {m.group('detail') if m else 'BIRD not ready'}"))
+        probe_hits.append(
+            Hit(
+                [ev.evidence()],
+                [ev.obj],
+                [ev.node] if ev.node else [],
+                values,
+                f"{ev.name}: {m.group('detail') if m else 'BIRD not ready'}",
+            )
+        )
     bird_hits = []
     agents = lib.calico_node_pod_on(ctx)
     for node in ctx.bundle.node_dirs:
@@ -32,14 +39,19 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if not down:
             continue
         path = layout.node_file(node, "birdcl-protocols.txt")
-        ev = [Evidence(path, f"{p.name} {p.proto} {p.table} {p.state} {p.since} {p.info}".strip(), f"Node/{node}",
-                       node, p.line) for p in down]
+        ev = [
+            Evidence(
+                path, f"{p.name} {p.proto} {p.table} {p.state} {p.since} {p.info}".strip(), f"Node/{node}", node, p.line
+            )
+            for p in down
+        ]
         pod = agents.get(node)
         values = {"node": node}
         if pod:
             values.update({"pod": pod["metadata"]["name"], "namespace": str(pod["metadata"].get("namespace"))})
-        bird_hits.append(Hit(ev, [f"Node/{node}"], [node], values,
-                             f"{node}: {len(down)} BGP session(s) not Established"))
+        bird_hits.append(
+            Hit(ev, [f"Node/{node}"], [node], values, f"{node}: {len(down)} BGP session(s) not Established")
+        )
     if not bird_hits and probe_failures < MIN_PROBE_FAILURES:
         return []  # a probe failing once or twice while BIRD starts is normal
     return probe_hits + bird_hits

@@ -14,8 +14,10 @@ FAILED = re.compile(
     r"unreachable))|Get \"?https://(?P<a2>[^/\"\s]+)/[^\s\"]*\"?: (?:context deadline exceeded|net/http: TLS "
     r"handshake timeout)|Client\.Timeout exceeded while awaiting headers"
 )
-RECOVERED = re.compile(r"Datastore connection verified|Calico datastore is initialized|Got initial config snapshot|"
-                       r"Successfully (?:loaded configuration|connected)|datastore is in sync|in-sync")
+RECOVERED = re.compile(
+    r"Datastore connection verified|Calico datastore is initialized|Got initial config snapshot|"
+    r"Successfully (?:loaded configuration|connected)|datastore is in sync|in-sync"
+)
 EITHER = re.compile(f"{FAILED.pattern}|{RECOVERED.pattern}")  # lines worth reading
 
 
@@ -39,8 +41,14 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         obj = f"{ref.namespace}/Pod/{ref.pod}"
         evidence = [Evidence(ref.path, text, obj, node, n) for n, text, _ in pending[:3]]
         api = pending[-1][2]
-        hits.append(Hit(evidence, [obj], [node] if node else [],
-                        {"namespace": ref.namespace, "pod": ref.pod, "api": api, **({"node": node} if node else {})},
-                        f"{ref.pod}{' on ' + node if node else ''} cannot reach the API server at {api} "
-                        f"({len(pending)} failures, no success since)"))
+        hits.append(
+            Hit(
+                evidence,
+                [obj],
+                [node] if node else [],
+                {"namespace": ref.namespace, "pod": ref.pod, "api": api, **({"node": node} if node else {})},
+                f"{ref.pod}{' on ' + node if node else ''} cannot reach the API server at {api} "
+                f"({len(pending)} failures, no success since)",
+            )
+        )
     return hits

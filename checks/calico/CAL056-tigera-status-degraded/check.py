@@ -10,8 +10,9 @@ RESOURCE = "tigerastatuses.operator.tigera.io"
 
 
 def _bad(cond: dict) -> bool:
-    return (cond.get("type") == "Degraded" and cond.get("status") == "True") or \
-        (cond.get("type") == "Available" and cond.get("status") == "False")
+    return (cond.get("type") == "Degraded" and cond.get("status") == "True") or (
+        cond.get("type") == "Available" and cond.get("status") == "False"
+    )
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
@@ -23,8 +24,16 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if not bad:
             continue
         name = obj_name(item)
-        text = "; ".join(" ".join(str(c.get(k) or "") for k in ("type", "status", "reason", "message")).strip()
-                         for c in bad)
-        hits.append(Hit([Evidence(layout.cluster_list(RESOURCE), f"{name}: {text}"[:500], f"TigeraStatus/{name}")],
-                        [f"TigeraStatus/{name}"], [], {"name": name}, f"TigeraStatus {name}: {text[:200]}"))
+        text = "; ".join(
+            " ".join(str(c.get(k) or "") for k in ("type", "status", "reason", "message")).strip() for c in bad
+        )
+        hits.append(
+            Hit(
+                [Evidence(layout.cluster_list(RESOURCE), f"{name}: {text}"[:500], f"TigeraStatus/{name}")],
+                [f"TigeraStatus/{name}"],
+                [],
+                {"name": name},
+                f"TigeraStatus {name}: {text[:200]}",
+            )
+        )
     return hits

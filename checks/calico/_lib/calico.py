@@ -106,8 +106,12 @@ def bundle_time(ctx: Context) -> datetime | None:
     times: list[datetime] = []
     for ev in ctx.events:
         series = ev.get("series") if isinstance(ev.get("series"), dict) else {}
-        for v in (ev.get("lastTimestamp"), ev.get("eventTime"), ev.get("firstTimestamp"),
-                  series.get("lastObservedTime")):
+        for v in (
+            ev.get("lastTimestamp"),
+            ev.get("eventTime"),
+            ev.get("firstTimestamp"),
+            series.get("lastObservedTime"),
+        ):
             t = parse_time(v)
             if t:
                 times.append(t)
@@ -121,8 +125,11 @@ def bundle_time(ctx: Context) -> datetime | None:
 
 # -- nodes ----------------------------------------------------------------------------------------
 def node_addresses(node: dict, kinds: tuple[str, ...] = ("InternalIP", "ExternalIP")) -> list[str]:
-    return [str(a.get("address")) for a in (node.get("status") or {}).get("addresses") or []
-            if isinstance(a, dict) and a.get("type") in kinds and a.get("address")]
+    return [
+        str(a.get("address"))
+        for a in (node.get("status") or {}).get("addresses") or []
+        if isinstance(a, dict) and a.get("type") in kinds and a.get("address")
+    ]
 
 
 def calico_ipv4(node: dict) -> str | None:
@@ -146,8 +153,9 @@ def as_net(text: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None
 
 
 # -- logs and events ------------------------------------------------------------------------------
-def scan_logs(ctx: Context, pod: re.Pattern, container_name: re.Pattern, pattern: re.Pattern,
-              limit: int = 20) -> Iterator[tuple[LogRef, LogLine, re.Match]]:
+def scan_logs(
+    ctx: Context, pod: re.Pattern, container_name: re.Pattern, pattern: re.Pattern, limit: int = 20
+) -> Iterator[tuple[LogRef, LogLine, re.Match]]:
     """Lines matching PATTERN in the logs of pods/containers matching the full-match regexes."""
     for ref in ctx.bundle.logs:
         if not pod.fullmatch(ref.pod):
@@ -183,13 +191,17 @@ class Event:
 
     @property
     def obj(self) -> str:
-        return f"{self.namespace}/{self.kind}/{self.name}" if self.namespace and self.kind != "Node" \
+        return (
+            f"{self.namespace}/{self.kind}/{self.name}"
+            if self.namespace and self.kind != "Node"
             else f"{self.kind}/{self.name}"
+        )
 
     def evidence(self) -> Evidence:
         excerpt = f"{self.raw.get('type', '')} {self.reason} {self.obj}: {self.message}".strip()
-        return Evidence(layout.namespaced_list(self.namespace or "default", "events"), excerpt[:500], self.obj,
-                        self.node)
+        return Evidence(
+            layout.namespaced_list(self.namespace or "default", "events"), excerpt[:500], self.obj, self.node
+        )
 
 
 def events(ctx: Context, reason: str, message: re.Pattern) -> list[Event]:
@@ -241,13 +253,16 @@ def ippools(ctx: Context) -> list[Pool] | None:
             if cidr is None:
                 continue
             uses = spec.get("allowedUses")
-            pools.append(Pool(
-                name=obj_name(item), cidr=cidr,
-                block_size=int(spec.get("blockSize") or (26 if cidr.version == 4 else 122)),
-                disabled=bool(spec.get("disabled")),
-                node_selector=str(spec.get("nodeSelector") or "all()"),
-                workload=not uses or "Workload" in uses,
-            ))
+            pools.append(
+                Pool(
+                    name=obj_name(item),
+                    cidr=cidr,
+                    block_size=int(spec.get("blockSize") or (26 if cidr.version == 4 else 122)),
+                    disabled=bool(spec.get("disabled")),
+                    node_selector=str(spec.get("nodeSelector") or "all()"),
+                    workload=not uses or "Workload" in uses,
+                )
+            )
     return pools
 
 
@@ -287,8 +302,17 @@ def ipam_blocks(ctx: Context) -> list[Block] | None:
             if sec.get("pod"):
                 names.append((str(sec.get("namespace") or ""), str(sec["pod"])))
         aff = str(spec.get("affinity") or "")
-        out.append(Block(obj_name(item), cidr, aff[5:] if aff.startswith("host:") else None, len(used),
-                         cidr.num_addresses, pods, tuple(names)))
+        out.append(
+            Block(
+                obj_name(item),
+                cidr,
+                aff[5:] if aff.startswith("host:") else None,
+                len(used),
+                cidr.num_addresses,
+                pods,
+                tuple(names),
+            )
+        )
     return out
 
 
@@ -424,8 +448,13 @@ def node_ipam(ctx: Context) -> dict[str, NodeIpam] | None:
     if blocks is None:
         return None
     existing = {(str(meta(p).get("namespace")), obj_name(p)) for p in ctx.pods}
-    pod_ips = [ip for p in ctx.pods if not (p.get("spec") or {}).get("hostNetwork")
-               for ip in [as_ip((p.get("status") or {}).get("podIP"))] if ip is not None]
+    pod_ips = [
+        ip
+        for p in ctx.pods
+        if not (p.get("spec") or {}).get("hostNetwork")
+        for ip in [as_ip((p.get("status") or {}).get("podIP"))]
+        if ip is not None
+    ]
     out = {}
     by_node: dict[str, list[Block]] = {}
     for b in blocks:
@@ -435,8 +464,9 @@ def node_ipam(ctx: Context) -> dict[str, NodeIpam] | None:
         live = sum(1 for ip in pod_ips if any(ip.version == b.cidr.version and ip in b.cidr for b in bl))
         named = [n for b in bl for n in b.pod_names]
         if named:
-            leaked = sum(1 for n in named if n not in existing) + max(0, sum(b.pod_handles for b in bl) - len(named)
-                                                                        - live)
+            leaked = sum(1 for n in named if n not in existing) + max(
+                0, sum(b.pod_handles for b in bl) - len(named) - live
+            )
         else:
             leaked = max(0, sum(b.pod_handles for b in bl) - live)
         out[node] = NodeIpam(node, tuple(bl), live, leaked)
@@ -445,9 +475,13 @@ def node_ipam(ctx: Context) -> dict[str, NodeIpam] | None:
 
 def block_evidence(n: NodeIpam) -> Evidence:
     cidrs = ", ".join(str(b.cidr) for b in n.blocks)
-    return Evidence(layout.cluster_list("ipamblocks.crd.projectcalico.org"),
-                    f"{n.node}: block(s) {cidrs} hold {n.allocated}/{n.size} addresses ({n.pod_allocations} for pods); "
-                    f"{n.live_pods} existing pod(s) use addresses in them", f"Node/{n.node}", n.node)
+    return Evidence(
+        layout.cluster_list("ipamblocks.crd.projectcalico.org"),
+        f"{n.node}: block(s) {cidrs} hold {n.allocated}/{n.size} addresses ({n.pod_allocations} for pods); "
+        f"{n.live_pods} existing pod(s) use addresses in them",
+        f"Node/{n.node}",
+        n.node,
+    )
 
 
 def ipam_failures(ctx: Context) -> dict[str, list[Event]]:
@@ -461,8 +495,9 @@ def ipam_failures(ctx: Context) -> dict[str, list[Event]]:
 def usable_pools(ctx: Context, node: str, pools: list[Pool]) -> list[Pool]:
     """Enabled workload pools whose nodeSelector selects NODE (or that this evaluator cannot judge)."""
     labels = {str(k): str(v) for k, v in (meta(ctx.node_by_name.get(node, {})).get("labels") or {}).items()}
-    return [p for p in pools if not p.disabled and p.workload
-            and selector_matches(p.node_selector, labels) is not False]
+    return [
+        p for p in pools if not p.disabled and p.workload and selector_matches(p.node_selector, labels) is not False
+    ]
 
 
 def pool_line(p: Pool) -> str:
@@ -491,9 +526,17 @@ def _flag_values(ctx: Context, pod_prefix: str, flag: str) -> list[Declared]:
                     for part in arg.split("=", 1)[1].split(","):
                         net = as_net(part.strip())
                         if net:
-                            out.append(Declared(net, Evidence(layout.namespaced_list(ns, "pods"),
-                                                              f"{obj_name(p)}: {arg}", f"{ns}/Pod/{obj_name(p)}",
-                                                              (p.get("spec") or {}).get("nodeName"))))
+                            out.append(
+                                Declared(
+                                    net,
+                                    Evidence(
+                                        layout.namespaced_list(ns, "pods"),
+                                        f"{obj_name(p)}: {arg}",
+                                        f"{ns}/Pod/{obj_name(p)}",
+                                        (p.get("spec") or {}).get("nodeName"),
+                                    ),
+                                )
+                            )
     return out
 
 
@@ -507,20 +550,31 @@ def _config_values(ctx: Context, cm_name: str, key: str, field: str) -> list[Dec
         for part in m.group(1).split(","):
             net = as_net(part.strip())
             if net:
-                out.append(Declared(net, Evidence(layout.namespaced_list(ns, "configmaps"),
-                                                  f"ConfigMap {cm_name} {key}: {field}: {m.group(1)}",
-                                                  f"{ns}/ConfigMap/{cm_name}")))
+                out.append(
+                    Declared(
+                        net,
+                        Evidence(
+                            layout.namespaced_list(ns, "configmaps"),
+                            f"ConfigMap {cm_name} {key}: {field}: {m.group(1)}",
+                            f"{ns}/ConfigMap/{cm_name}",
+                        ),
+                    )
+                )
     return out
 
 
 def cluster_cidrs(ctx: Context) -> list[Declared]:
     """The pod network as kube-controller-manager, kubeadm and kube-proxy declare it."""
-    return (_flag_values(ctx, "kube-controller-manager", "--cluster-cidr")
-            + _config_values(ctx, "kubeadm-config", "ClusterConfiguration", "podSubnet")
-            + _config_values(ctx, "kube-proxy", "config.conf", "clusterCIDR"))
+    return (
+        _flag_values(ctx, "kube-controller-manager", "--cluster-cidr")
+        + _config_values(ctx, "kubeadm-config", "ClusterConfiguration", "podSubnet")
+        + _config_values(ctx, "kube-proxy", "config.conf", "clusterCIDR")
+    )
 
 
 def service_cidrs(ctx: Context) -> list[Declared]:
-    return (_flag_values(ctx, "kube-apiserver", "--service-cluster-ip-range")
-            + _flag_values(ctx, "kube-controller-manager", "--service-cluster-ip-range")
-            + _config_values(ctx, "kubeadm-config", "ClusterConfiguration", "serviceSubnet"))
+    return (
+        _flag_values(ctx, "kube-apiserver", "--service-cluster-ip-range")
+        + _flag_values(ctx, "kube-controller-manager", "--service-cluster-ip-range")
+        + _config_values(ctx, "kubeadm-config", "ClusterConfiguration", "serviceSubnet")
+    )

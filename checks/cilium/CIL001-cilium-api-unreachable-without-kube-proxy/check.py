@@ -44,17 +44,30 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     if cfg:
         evidence.append(cfg.evidence("k8s-service-host"))
     if ds:
-        evidence.append(Evidence(layout.namespaced_list(ns, "daemonsets"),
-                                 f"DaemonSet {obj_name(ds)}: container {AGENT} sets no KUBERNETES_SERVICE_HOST",
-                                 f"{ns}/DaemonSet/{obj_name(ds)}"))
-    evidence.append(Evidence(layout.namespaced_list(ns, "daemonsets"),
-                             "no kube-proxy DaemonSet and no running kube-proxy pod in the bundle"))
+        evidence.append(
+            Evidence(
+                layout.namespaced_list(ns, "daemonsets"),
+                f"DaemonSet {obj_name(ds)}: container {AGENT} sets no KUBERNETES_SERVICE_HOST",
+                f"{ns}/DaemonSet/{obj_name(ds)}",
+            )
+        )
+    evidence.append(
+        Evidence(
+            layout.namespaced_list(ns, "daemonsets"),
+            "no kube-proxy DaemonSet and no running kube-proxy pod in the bundle",
+        )
+    )
     values = base_values(ctx)
     svc_ip = _kubernetes_service_ip(ctx)
     if svc_ip:
         values["service_ip"] = svc_ip
-        evidence.append(Evidence(layout.namespaced_list("default", "services"),
-                                 f"Service default/kubernetes ClusterIP {svc_ip}", "default/Service/kubernetes"))
+        evidence.append(
+            Evidence(
+                layout.namespaced_list("default", "services"),
+                f"Service default/kubernetes ClusterIP {svc_ip}",
+                "default/Service/kubernetes",
+            )
+        )
     host, port, ep_ev = api_endpoint(ctx)
     if host:
         values.update(api_host=host, api_port=port or "6443")
@@ -67,8 +80,10 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     pods = sorted({f"{h.namespace}/Pod/{h.pod}" for h in hits})
     values["pod"] = pods[0].rsplit("/", 1)[-1]
     how = "kube-proxy replacement is on and" if mode == "true" else "Cilium does not replace kube-proxy and"
-    msg = (f"{how} kube-proxy is gone, no k8sServiceHost is set: the agent on {', '.join(nodes) or 'some nodes'} "
-           f"dials the kubernetes ClusterIP{' ' + svc_ip if svc_ip else ''}, which nothing translates yet")
+    msg = (
+        f"{how} kube-proxy is gone, no k8sServiceHost is set: the agent on {', '.join(nodes) or 'some nodes'} "
+        f"dials the kubernetes ClusterIP{' ' + svc_ip if svc_ip else ''}, which nothing translates yet"
+    )
     return [Hit(evidence, pods, nodes, values, msg)]
 
 
@@ -89,6 +104,9 @@ def _no_service_rules(ctx: Context, node: str, svc_ip: str | None) -> Evidence |
     if chain is not None and chain.rules:
         return None
     what = f"nothing DNATs {svc_ip}" if svc_ip else "nothing DNATs Service IPs"
-    return Evidence(layout.node_file(node, "iptables-save.txt"),
-                    f"nat table has no KUBE-SERVICES rules on {node}: {what} until the agent is up",
-                    f"Node/{node}", node)
+    return Evidence(
+        layout.node_file(node, "iptables-save.txt"),
+        f"nat table has no KUBE-SERVICES rules on {node}: {what} until the agent is up",
+        f"Node/{node}",
+        node,
+    )

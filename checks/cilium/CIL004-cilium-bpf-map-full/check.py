@@ -17,11 +17,21 @@ FULL = re.compile(
 POLICY = re.compile(r"(?i)policymap|policy map|cilium_policy")
 # kind: (words that name it, cilium-config option, Helm value, cilium-status bpf-maps entry)
 MAPS = (
-    ("load-balancer", re.compile(r"(?i)\blb[46]_|LB map|\bservice\b|backend"), "bpf-lb-map-max", "bpf.lbMapMax",
-     "IPv4 service"),
+    (
+        "load-balancer",
+        re.compile(r"(?i)\blb[46]_|LB map|\bservice\b|backend"),
+        "bpf-lb-map-max",
+        "bpf.lbMapMax",
+        "IPv4 service",
+    ),
     ("NAT", re.compile(r"(?i)snat|\bnat\b|masquerad"), "bpf-nat-global-max", "bpf.natMax", "NAT"),
-    ("conntrack", re.compile(r"(?i)\bct[46_]|\bct\b|conntrack|CT:"), "bpf-ct-global-tcp-max", "bpf.ctTcpMax",
-     "TCP connection tracking"),
+    (
+        "conntrack",
+        re.compile(r"(?i)\bct[46_]|\bct\b|conntrack|CT:"),
+        "bpf-ct-global-tcp-max",
+        "bpf.ctTcpMax",
+        "TCP connection tracking",
+    ),
     ("neighbor", re.compile(r"(?i)neigh"), "bpf-neigh-global-max", "bpf.neighMax", "Neighbor table"),
     ("ipcache", re.compile(r"(?i)ipcache"), None, None, "IP cache"),
 )
@@ -42,14 +52,25 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         st = status(ctx, node)
         if st and status_name in st.bpf_maps:
             size = size or str(st.bpf_maps[status_name])
-            evidence.append(Evidence(layout.node_file(node, "cilium-status.json"),
-                                     f"bpf-maps: {status_name} size {st.bpf_maps[status_name]}", f"Node/{node}", node))
+            evidence.append(
+                Evidence(
+                    layout.node_file(node, "cilium-status.json"),
+                    f"bpf-maps: {status_name} size {st.bpf_maps[status_name]}",
+                    f"Node/{node}",
+                    node,
+                )
+            )
     values = base_values(ctx)
-    values.update(map_kind=kind, option=option or "bpf-map-dynamic-size-ratio", pod=hits[0].pod,
-                  helm_key=helm or "bpf.mapDynamicSizeRatio",
-                  new_size=str(int(size) * 2) if size and size.isdigit() else "<twice the current size>")
-    msg = (f"the {kind} BPF map is full on {', '.join(nodes) or 'some nodes'}"
-           + (f" ({option} {size})" if option and size else ""))
+    values.update(
+        map_kind=kind,
+        option=option or "bpf-map-dynamic-size-ratio",
+        pod=hits[0].pod,
+        helm_key=helm or "bpf.mapDynamicSizeRatio",
+        new_size=str(int(size) * 2) if size and size.isdigit() else "<twice the current size>",
+    )
+    msg = f"the {kind} BPF map is full on {', '.join(nodes) or 'some nodes'}" + (
+        f" ({option} {size})" if option and size else ""
+    )
     return [Hit(evidence, [f"Node/{n}" for n in nodes], nodes, values, msg)]
 
 

@@ -25,8 +25,10 @@ from .._cilium import (
 
 RES = CILIUM_NODES
 FULL = re.compile(r"(?i)allocator full|(no|unable to allocate).*(cidr|prefix).*(left|available|exhausted)")
-FAMILIES = (("IPv4", "cluster-pool-ipv4-cidr", "cluster-pool-ipv4-mask-size", "enable-ipv4", 24, 4),
-            ("IPv6", "cluster-pool-ipv6-cidr", "cluster-pool-ipv6-mask-size", "enable-ipv6", 112, 6))
+FAMILIES = (
+    ("IPv4", "cluster-pool-ipv4-cidr", "cluster-pool-ipv4-mask-size", "enable-ipv4", 24, 4),
+    ("IPv6", "cluster-pool-ipv6-cidr", "cluster-pool-ipv6-mask-size", "enable-ipv6", 112, 6),
+)
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
@@ -50,9 +52,11 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         capacity = sum(2 ** (mask - p.prefixlen) if mask >= p.prefixlen else 0 for p in pools)
         used = sorted({c for cs in allocated.values() for c in cs if _in(c, pools)})
         evidence += [cfg.evidence(cidr_key), cfg.evidence(mask_key)]
-        text = (f"{fam} pool {' '.join(map(str, pools))} split into /{mask} holds {capacity} node CIDR(s); "
-                f"{len(used)} allocated ({', '.join(used[:6])}), {len(missing)} CiliumNode(s) without one: "
-                f"{', '.join(missing[:6])}")
+        text = (
+            f"{fam} pool {' '.join(map(str, pools))} split into /{mask} holds {capacity} node CIDR(s); "
+            f"{len(used)} allocated ({', '.join(used[:6])}), {len(missing)} CiliumNode(s) without one: "
+            f"{', '.join(missing[:6])}"
+        )
         evidence.append(Evidence(cfg.path, text, cfg.ref))
         if len(used) >= capacity:
             exhausted.append((fam, cidr_key, pools, mask, capacity))
@@ -72,10 +76,15 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     else:
         fam, cidr_key = "IPv4", "cluster-pool-ipv4-cidr"
         values["pool"] = " ".join((cfg.get(cidr_key) or "<pool>").split())
-    values.update(pool_list=values["pool"].replace(" ", ","), cidr_key=cidr_key,
-                  helm_key=f"ipam.operator.clusterPool{fam}PodCIDRList")
-    msg = (f"cluster-pool exhausted: {values.get('capacity', 'all')} node CIDR(s) of /{values.get('mask', '?')} in "
-           f"{values['pool']} are taken; {', '.join(missing)} got none")
+    values.update(
+        pool_list=values["pool"].replace(" ", ","),
+        cidr_key=cidr_key,
+        helm_key=f"ipam.operator.clusterPool{fam}PodCIDRList",
+    )
+    msg = (
+        f"cluster-pool exhausted: {values.get('capacity', 'all')} node CIDR(s) of /{values.get('mask', '?')} in "
+        f"{values['pool']} are taken; {', '.join(missing)} got none"
+    )
     return [Hit(evidence, [f"CiliumNode/{n}" for n in missing], missing, values, msg)]
 
 

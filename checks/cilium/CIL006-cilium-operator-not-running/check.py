@@ -47,26 +47,43 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     evidence = []
     for d in deps:
         st, spec = d.get("status") or {}, d.get("spec") or {}
-        evidence.append(Evidence(layout.namespaced_list(str(meta(d).get("namespace")), "deployments"),
-                                 f"Deployment {obj_name(d)}: replicas {spec.get('replicas', 1)}, ready "
-                                 f"{st.get('readyReplicas', 0)}, available {st.get('availableReplicas', 0)}",
-                                 ref(d, "Deployment")))
+        evidence.append(
+            Evidence(
+                layout.namespaced_list(str(meta(d).get("namespace")), "deployments"),
+                f"Deployment {obj_name(d)}: replicas {spec.get('replicas', 1)}, ready "
+                f"{st.get('readyReplicas', 0)}, available {st.get('availableReplicas', 0)}",
+                ref(d, "Deployment"),
+            )
+        )
         values["operator_namespace"] = str(meta(d).get("namespace"))
     if not deps:
-        evidence.append(Evidence(layout.namespaced_list(values["namespace"], "deployments"),
-                                 "no cilium-operator Deployment in the bundle"))
+        evidence.append(
+            Evidence(
+                layout.namespaced_list(values["namespace"], "deployments"),
+                "no cilium-operator Deployment in the bundle",
+            )
+        )
     for p in pods[:3]:
-        states = [f"{c.get('name')}: {next(iter((c.get('state') or {}).keys()), '?')} "
-                  f"{((c.get('state') or {}).get('waiting') or {}).get('reason', '')}".strip()
-                  for c in (p.get("status") or {}).get("containerStatuses") or []]
-        evidence.append(Evidence(layout.namespaced_list(str(meta(p).get("namespace")), "pods"),
-                                 f"Pod {obj_name(p)}: phase {(p.get('status') or {}).get('phase')}, not ready"
-                                 + (f" ({'; '.join(states)})" if states else ""), ref(p, "Pod")))
+        states = [
+            f"{c.get('name')}: {next(iter((c.get('state') or {}).keys()), '?')} "
+            f"{((c.get('state') or {}).get('waiting') or {}).get('reason', '')}".strip()
+            for c in (p.get("status") or {}).get("containerStatuses") or []
+        ]
+        evidence.append(
+            Evidence(
+                layout.namespaced_list(str(meta(p).get("namespace")), "pods"),
+                f"Pod {obj_name(p)}: phase {(p.get('status') or {}).get('phase')}, not ready"
+                + (f" ({'; '.join(states)})" if states else ""),
+                ref(p, "Pod"),
+            )
+        )
     evidence += [h.evidence for h in first_per_pod(waiting)]
     evidence += [unserved[n] for n in starving if n in unserved][:3]
     values.update(node=starving[0])
-    msg = (f"no cilium-operator is running ({len(pods)} pod(s), none ready): "
-           f"no pod CIDR for {', '.join(starving)} ({mode} IPAM)")
+    msg = (
+        f"no cilium-operator is running ({len(pods)} pod(s), none ready): "
+        f"no pod CIDR for {', '.join(starving)} ({mode} IPAM)"
+    )
     return [Hit(evidence, [f"Node/{n}" for n in starving], starving, values, msg)]
 
 
@@ -78,7 +95,10 @@ def _without_allocation(ctx: Context) -> dict[str, Evidence]:
     for cn in ctx.resource(CILIUM_NODES):
         ipam = (cn.get("spec") or {}).get("ipam") or {}
         if not (pod_cidrs(cn) or ipam.get("pool") or (ipam.get("pools") or {}).get("allocated")):
-            out[obj_name(cn)] = Evidence(layout.cluster_list(CILIUM_NODES),
-                                         f"CiliumNode {obj_name(cn)}: no spec.ipam.podCIDRs or pool allocated",
-                                         f"CiliumNode/{obj_name(cn)}", obj_name(cn))
+            out[obj_name(cn)] = Evidence(
+                layout.cluster_list(CILIUM_NODES),
+                f"CiliumNode {obj_name(cn)}: no spec.ipam.podCIDRs or pool allocated",
+                f"CiliumNode/{obj_name(cn)}",
+                obj_name(cn),
+            )
     return out

@@ -49,9 +49,15 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             continue
         nodes.append(node)
         if not values:
-            values = {"underlay_dev": under.name, "underlay_mtu": str(under.mtu), "cilium_mtu": str(host.mtu),
-                      "pod_mtu": str(pod_mtu), "overhead": str(overhead),
-                      "new_pod_mtu": str(under.mtu - overhead), "node": node}
+            values = {
+                "underlay_dev": under.name,
+                "underlay_mtu": str(under.mtu),
+                "cilium_mtu": str(host.mtu),
+                "pod_mtu": str(pod_mtu),
+                "overhead": str(overhead),
+                "new_pod_mtu": str(under.mtu - overhead),
+                "node": node,
+            }
         if len(nodes) <= 2:
             evidence += _node_evidence(node, under, route, host, by_name, routes, pod_mtu, overhead)
     if not evaluated:
@@ -64,8 +70,10 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     values.update(base_values(ctx))
     nodes.sort(key=natural)
     how = ("VXLAN/Geneve" if tunnel else "native routing") + (" + WireGuard" if wireguard else "")
-    msg = (f"Cilium uses MTU {values['cilium_mtu']} (pods {values['pod_mtu']} + {overhead} bytes {how}) but node "
-           f"traffic leaves through {values['underlay_dev']} with MTU {values['underlay_mtu']} on {', '.join(nodes)}")
+    msg = (
+        f"Cilium uses MTU {values['cilium_mtu']} (pods {values['pod_mtu']} + {overhead} bytes {how}) but node "
+        f"traffic leaves through {values['underlay_dev']} with MTU {values['underlay_mtu']} on {', '.join(nodes)}"
+    )
     return [Hit(evidence, [f"Node/{n}" for n in nodes], nodes, values, msg)]
 
 
@@ -74,8 +82,9 @@ def _node_ips(ctx: Context) -> dict[str, str]:
     out: dict[str, str] = {}
     for n in ctx.nodes:
         addrs = (n.get("status") or {}).get("addresses") or []
-        ip = next((a.get("address") for a in addrs if a.get("type") == "InternalIP" and "." in str(a.get("address"))),
-                  None)
+        ip = next(
+            (a.get("address") for a in addrs if a.get("type") == "InternalIP" and "." in str(a.get("address"))), None
+        )
         if ip:
             out[obj_name(n)] = str(ip)
     if not out:
@@ -94,8 +103,11 @@ def _encapsulation(ctx: Context) -> tuple[bool, bool, Evidence | None]:
         if st and (st.routing_mode or st.encryption):
             tunnel = (st.routing_mode or "").lower() == "tunnel"
             wg = (st.encryption or "").lower() == "wireguard"
-            text = (f"routing: {st.routing_mode or '?'}" + (f" ({st.tunnel_protocol})" if st.tunnel_protocol else "")
-                    + f", encryption: {st.encryption or 'Disabled'}")
+            text = (
+                f"routing: {st.routing_mode or '?'}"
+                + (f" ({st.tunnel_protocol})" if st.tunnel_protocol else "")
+                + f", encryption: {st.encryption or 'Disabled'}"
+            )
             return tunnel, wg, Evidence(layout.node_file(node, "cilium-status.json"), text, f"Node/{node}", node)
     cfg = cilium_config(ctx)
     if cfg is None:
@@ -125,22 +137,47 @@ def _pod_route_mtu(routes: tuple[Route, ...]) -> int | None:
     return max(mtus) if mtus else None
 
 
-def _node_evidence(node: str, under: Link, route: Route, host: Link, links: dict[str, Link],
-                   routes: tuple[Route, ...], pod_mtu: int, overhead: int) -> list[Evidence]:
+def _node_evidence(
+    node: str,
+    under: Link,
+    route: Route,
+    host: Link,
+    links: dict[str, Link],
+    routes: tuple[Route, ...],
+    pod_mtu: int,
+    overhead: int,
+) -> list[Evidence]:
     obj = f"Node/{node}"
     link_path, route_path = layout.node_file(node, "ip-link.json"), layout.node_file(node, "ip-route.json")
     parent = f" ({under.kind} on {under.parent})" if under.kind and under.parent else ""
     tun = next((lk for name in ("cilium_vxlan", "cilium_geneve", "cilium_wg0") if (lk := links.get(name))), None)
     out = [
-        Evidence(route_path, f"{node}: route {route.dst} dev {under.name}: node-to-node traffic uses {under.name}",
-                 obj, node, route.line),
+        Evidence(
+            route_path,
+            f"{node}: route {route.dst} dev {under.name}: node-to-node traffic uses {under.name}",
+            obj,
+            node,
+            route.line,
+        ),
         Evidence(link_path, f"{node}: {under.name}{parent} mtu {under.mtu}", obj, node, under.line),
-        Evidence(link_path, f"{node}: cilium_host mtu {host.mtu}"
-                 + (f", {tun.name} mtu {tun.mtu}" if tun else ""), obj, node, host.line),
+        Evidence(
+            link_path,
+            f"{node}: cilium_host mtu {host.mtu}" + (f", {tun.name} mtu {tun.mtu}" if tun else ""),
+            obj,
+            node,
+            host.line,
+        ),
     ]
     pod_route = next((r for r in routes if r.mtu and r.dev == "cilium_host"), None)
     if pod_route:
-        out.append(Evidence(route_path, f"{node}: pod route {pod_route.dst} via cilium_host mtu {pod_route.mtu} "
-                            f"(+{overhead} encapsulation = {pod_mtu + overhead} > {under.mtu})", obj, node,
-                            pod_route.line))
+        out.append(
+            Evidence(
+                route_path,
+                f"{node}: pod route {pod_route.dst} via cilium_host mtu {pod_route.mtu} "
+                f"(+{overhead} encapsulation = {pod_mtu + overhead} > {under.mtu})",
+                obj,
+                node,
+                pod_route.line,
+            )
+        )
     return out

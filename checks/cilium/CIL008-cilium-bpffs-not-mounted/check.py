@@ -50,15 +50,19 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     values.update(node=ordered[0], bpf_root=bpf_root)
     if lost:
         values["lost_node"] = sorted(lost, key=natural)[0]
-    msg = (f"cilium-agent has no host bpffs at {bpf_root}: its BPF state lives in the container"
-           + (f"; after the agent restarted, {', '.join(sorted(lost, key=natural))} lost connectivity" if lost else ""))
+    msg = f"cilium-agent has no host bpffs at {bpf_root}: its BPF state lives in the container" + (
+        f"; after the agent restarted, {', '.join(sorted(lost, key=natural))} lost connectivity" if lost else ""
+    )
     return [Hit(evidence, [f"Node/{n}" for n in ordered], ordered, values, msg)]
 
 
 def _daemonset_without_bpffs(ds: dict, bpf_root: str) -> Evidence | None:
     """Evidence when the agent container mounts no hostPath volume at (or above) the BPF root."""
-    volumes = {v.get("name"): (v.get("hostPath") or {}).get("path") for v in pod_spec(ds).get("volumes") or []
-               if isinstance(v, dict)}
+    volumes = {
+        v.get("name"): (v.get("hostPath") or {}).get("path")
+        for v in pod_spec(ds).get("volumes") or []
+        if isinstance(v, dict)
+    }
     agent = container(ds, AGENT) or {}
     for m in agent.get("volumeMounts") or []:
         host = volumes.get(m.get("name"))
@@ -67,10 +71,13 @@ def _daemonset_without_bpffs(ds: dict, bpf_root: str) -> Evidence | None:
             return None
     inits = [c.get("name") for c in containers(ds, init=True) if c not in containers(ds)]
     ns = str(meta(ds).get("namespace"))
-    return Evidence(layout.namespaced_list(ns, "daemonsets"),
-                    f"DaemonSet {obj_name(ds)}: container {AGENT} mounts no hostPath volume at {bpf_root} "
-                    f"(volumes: {', '.join(sorted(str(v) for v in volumes))}; init containers: "
-                    f"{', '.join(str(i) for i in inits) or 'none'})", ref(ds, "DaemonSet"))
+    return Evidence(
+        layout.namespaced_list(ns, "daemonsets"),
+        f"DaemonSet {obj_name(ds)}: container {AGENT} mounts no hostPath volume at {bpf_root} "
+        f"(volumes: {', '.join(sorted(str(v) for v in volumes))}; init containers: "
+        f"{', '.join(str(i) for i in inits) or 'none'})",
+        ref(ds, "DaemonSet"),
+    )
 
 
 def _lost_after_restart(ctx: Context) -> dict[str, list[Evidence]]:
@@ -90,11 +97,19 @@ def _lost_after_restart(ctx: Context) -> dict[str, list[Evidence]]:
         last = (cs.get("lastState") or {}).get("terminated") or {}
         ns = str(meta(p).get("namespace"))
         out[node] = [
-            Evidence(layout.namespaced_list(ns, "pods"),
-                     f"Pod {obj_name(p)} on {node}: cilium-agent restarted {cs.get('restartCount')} time(s)"
-                     + (f", last exit {last.get('reason')} at {last.get('finishedAt')}" if last else ""),
-                     ref(p, "Pod"), node),
-            Evidence(layout.NODES_LIST, f"node {node}: Ready={cond.get('status')} ({cond.get('reason', '')}) since "
-                     f"{cond.get('lastTransitionTime', '?')}: {cond.get('message', '')}"[:300], f"Node/{node}", node),
+            Evidence(
+                layout.namespaced_list(ns, "pods"),
+                f"Pod {obj_name(p)} on {node}: cilium-agent restarted {cs.get('restartCount')} time(s)"
+                + (f", last exit {last.get('reason')} at {last.get('finishedAt')}" if last else ""),
+                ref(p, "Pod"),
+                node,
+            ),
+            Evidence(
+                layout.NODES_LIST,
+                f"node {node}: Ready={cond.get('status')} ({cond.get('reason', '')}) since "
+                f"{cond.get('lastTransitionTime', '?')}: {cond.get('message', '')}"[:300],
+                f"Node/{node}",
+                node,
+            ),
         ]
     return out

@@ -12,9 +12,10 @@ from .._cilium import base_values, first_per_pod, log_lines, natural
 
 NACK = re.compile(r"NACK received: (?P<detail>[^\"\n]+)")
 DUPLICATE = re.compile(r"Duplicate port number (?P<port>\d+)")
-POLICIES = (("CiliumNetworkPolicy", "ciliumnetworkpolicies.cilium.io", "ciliumnetworkpolicy"),
-            ("CiliumClusterwideNetworkPolicy", "ciliumclusterwidenetworkpolicies.cilium.io",
-             "ciliumclusterwidenetworkpolicy"))
+POLICIES = (
+    ("CiliumNetworkPolicy", "ciliumnetworkpolicies.cilium.io", "ciliumnetworkpolicy"),
+    ("CiliumClusterwideNetworkPolicy", "ciliumclusterwidenetworkpolicies.cilium.io", "ciliumclusterwidenetworkpolicy"),
+)
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
@@ -31,14 +32,22 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     evidence += [c[-1] for c in culprits[:3]]
     if culprits:
         kind_cmd, ns, name, port, names, _ = culprits[0]
-        values.update(policy=name, policy_namespace=ns or "default", policy_kind=kind_cmd, port=str(port),
-                      port_names=" and ".join(names))
+        values.update(
+            policy=name,
+            policy_namespace=ns or "default",
+            policy_kind=kind_cmd,
+            port=str(port),
+            port_names=" and ".join(names),
+        )
     elif dup:
         values["port"] = dup["port"]
     endpoints = sorted({m.group(1) for h in hits if (m := re.search(r"k8sPodName=(\S+)", h.text))})
-    msg = (f"Envoy NACKs the proxy config on {', '.join(nodes) or 'some nodes'} ({details[0]})"
-           + (f": {values['policy_kind']} {values['policy_namespace']}/{values['policy']} lists port "
-              f"{values['port']} twice ({values['port_names']})" if culprits else ""))
+    msg = f"Envoy NACKs the proxy config on {', '.join(nodes) or 'some nodes'} ({details[0]})" + (
+        f": {values['policy_kind']} {values['policy_namespace']}/{values['policy']} lists port "
+        f"{values['port']} twice ({values['port_names']})"
+        if culprits
+        else ""
+    )
     objects = [f"{e.split('/')[0]}/Pod/{e.split('/')[1]}" for e in endpoints if "/" in e.strip("/")]
     return [Hit(evidence, objects, nodes, values, msg)]
 
@@ -67,12 +76,25 @@ def _duplicate_ports(ctx: Context, port: int | None) -> list[tuple[str, str, str
                             if len(names) > 1 and (port is None or num == port):
                                 path = layout.namespaced_list(ns, res) if ns else layout.cluster_list(res)
                                 label = f"{ns}/{obj_name(pol)}" if ns else obj_name(pol)
-                                text = (f"{kind} {label}: {direction} toPorts lists {num}/{proto} "
-                                        f"{len(names)} times: {', '.join(repr(n) for n in names)}"
-                                        + (f" (named port resolves to {num} on the selected pods)"
-                                           if any(not n.isdigit() for n in names) else ""))
-                                out.append((cmd, ns, obj_name(pol), num, names,
-                                            Evidence(path, text, f"{ns + '/' if ns else ''}{kind}/{obj_name(pol)}")))
+                                text = (
+                                    f"{kind} {label}: {direction} toPorts lists {num}/{proto} "
+                                    f"{len(names)} times: {', '.join(repr(n) for n in names)}"
+                                    + (
+                                        f" (named port resolves to {num} on the selected pods)"
+                                        if any(not n.isdigit() for n in names)
+                                        else ""
+                                    )
+                                )
+                                out.append(
+                                    (
+                                        cmd,
+                                        ns,
+                                        obj_name(pol),
+                                        num,
+                                        names,
+                                        Evidence(path, text, f"{ns + '/' if ns else ''}{kind}/{obj_name(pol)}"),
+                                    )
+                                )
     return out
 
 

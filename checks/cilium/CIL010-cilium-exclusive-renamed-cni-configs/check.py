@@ -35,18 +35,26 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     if not broken:
         return []  # leftovers of a CNI that was replaced: renaming them is what cni.exclusive is for
     nodes = sorted({n for n, _, _ in broken}, key=natural)
-    evidence = [Evidence(layout.node_file(n, f"cni-net.d/{f}"),
-                         f"{n}: cni-net.d/{f} (type {', '.join(t) or '?'}) disabled by Cilium; "
-                         f"{', '.join(sorted(_in_use(t, deployed)))} is still deployed", f"Node/{n}", n)
-                 for n, f, t in broken[:6]]
+    evidence = [
+        Evidence(
+            layout.node_file(n, f"cni-net.d/{f}"),
+            f"{n}: cni-net.d/{f} (type {', '.join(t) or '?'}) disabled by Cilium; "
+            f"{', '.join(sorted(_in_use(t, deployed)))} is still deployed",
+            f"Node/{n}",
+            n,
+        )
+        for n, f, t in broken[:6]
+    ]
     evidence += [h.evidence for h in first_per_pod([h for h in log_lines(ctx, RENAMED) if h.node in nodes])][:3]
     if cfg:
         evidence.append(cfg.evidence("cni-exclusive"))
     node, file, types = broken[0]
     values = base_values(ctx)
     values.update(node=node, file=file, original=file.removesuffix(SUFFIX), owner=sorted(_in_use(types, deployed))[0])
-    msg = (f"Cilium's cni.exclusive renamed {file.removesuffix(SUFFIX)} on {', '.join(nodes)}; "
-           f"{values['owner']} is still deployed and is no longer called by the runtime there")
+    msg = (
+        f"Cilium's cni.exclusive renamed {file.removesuffix(SUFFIX)} on {', '.join(nodes)}; "
+        f"{values['owner']} is still deployed and is no longer called by the runtime there"
+    )
     return [Hit(evidence, [f"Node/{n}" for n in nodes], nodes, values, msg)]
 
 
@@ -59,7 +67,8 @@ def _types(text: str, name: str) -> tuple[str, ...]:
 
 def _chaining(ctx: Context, cfg) -> bool:  # noqa: ANN001
     mode = (cfg.get("cni-chaining-mode") if cfg else None) or next(
-        (st.cni_chaining for n in ctx.bundle.node_dirs if (st := status(ctx, n)) and st.cni_chaining), None)
+        (st.cni_chaining for n in ctx.bundle.node_dirs if (st := status(ctx, n)) and st.cni_chaining), None
+    )
     return bool(mode) and mode.lower() not in ("none", "disabled")
 
 

@@ -29,13 +29,19 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if svc:
             nodes.append(node)
             chain = dump.chain("nat", "KUBE-SERVICES")
-            evidence.append(Evidence(layout.node_file(node, "iptables-save.txt"),
-                                     f"{node}: {len(svc)} KUBE-SVC-* chains in the nat table "
-                                     f"(kube-proxy is programming Services too)", f"Node/{node}", node,
-                                     chain.line if chain else None))
+            evidence.append(
+                Evidence(
+                    layout.node_file(node, "iptables-save.txt"),
+                    f"{node}: {len(svc)} KUBE-SVC-* chains in the nat table (kube-proxy is programming Services too)",
+                    f"Node/{node}",
+                    node,
+                    chain.line if chain else None,
+                )
+            )
     nodes.sort(key=natural)
     values = base_values(ctx)
     values.update(kube_proxy_ns=(proxies[0].object or "kube-system/x").split("/")[0])
-    msg = ("kube-proxy replacement is on but kube-proxy still runs"
-           + (f" and programs Service rules on {', '.join(nodes)}" if nodes else ""))
+    msg = "kube-proxy replacement is on but kube-proxy still runs" + (
+        f" and programs Service rules on {', '.join(nodes)}" if nodes else ""
+    )
     return [Hit(evidence, [e.object for e in proxies if e.object], nodes, values, msg)]

@@ -31,9 +31,19 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
                 hit = _iptables_blocks(rule, ports)
                 if hit and (not _restricted(rule) or node in unreachable):
                     undo = f"sudo iptables -t {rule.table} -D {rule.text.strip().split(None, 1)[1]}"
-                    blocked.setdefault(node, []).append((Evidence(
-                        layout.node_file(node, fname), f"{node}: {rule.text.strip()} (drops {hit})"[:300],
-                        f"Node/{node}", node, rule.line), hit, undo))
+                    blocked.setdefault(node, []).append(
+                        (
+                            Evidence(
+                                layout.node_file(node, fname),
+                                f"{node}: {rule.text.strip()} (drops {hit})"[:300],
+                                f"Node/{node}",
+                                node,
+                                rule.line,
+                            ),
+                            hit,
+                            undo,
+                        )
+                    )
         nft = ctx.parsed(node, "nft-ruleset.json", parse_nft_ruleset)
         if nft is not None:
             looked = True
@@ -42,10 +52,20 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
                     hit = next((f"{p}/{proto}" for p, proto in ports if _nft_matches(r.expr, p, proto)), None)
                     if hit:
                         undo = f"sudo nft delete rule {r.family} {r.table} {r.chain} handle {r.handle}"
-                        blocked.setdefault(node, []).append((Evidence(
-                            layout.node_file(node, "nft-ruleset.json"),
-                            f"{node}: nft {r.family} {r.table} {r.chain}: {r.verdict} {hit}"
-                            + (f" ({r.comment})" if r.comment else ""), f"Node/{node}", node, r.line), hit, undo))
+                        blocked.setdefault(node, []).append(
+                            (
+                                Evidence(
+                                    layout.node_file(node, "nft-ruleset.json"),
+                                    f"{node}: nft {r.family} {r.table} {r.chain}: {r.verdict} {hit}"
+                                    + (f" ({r.comment})" if r.comment else ""),
+                                    f"Node/{node}",
+                                    node,
+                                    r.line,
+                                ),
+                                hit,
+                                undo,
+                            )
+                        )
     if not looked:
         return None
     if not blocked:
@@ -56,9 +76,11 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     values = base_values(ctx)
     _, hit, undo = blocked[nodes[0]][0]
     values.update(node=nodes[0], port=hit.split("/")[0], proto=hit.split("/")[1], undo=undo)
-    msg = (f"a host firewall on {', '.join(nodes)} drops Cilium's inter-node traffic"
-           + (f"; cilium-health on other nodes cannot reach {', '.join(n for n in nodes if n in unreachable)}"
-              if any(n in unreachable for n in nodes) else ""))
+    msg = f"a host firewall on {', '.join(nodes)} drops Cilium's inter-node traffic" + (
+        f"; cilium-health on other nodes cannot reach {', '.join(n for n in nodes if n in unreachable)}"
+        if any(n in unreachable for n in nodes)
+        else ""
+    )
     return [Hit(evidence, [f"Node/{n}" for n in nodes], nodes, values, msg)]
 
 

@@ -37,13 +37,17 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     evidence = [h.evidence for h in first_per_pod(refused)][:3] + [old[n][1] for n in nodes if n in old][:4]
     values = base_values(ctx)
     need_s = ".".join(map(str, need)) if need else "the documented minimum"
-    values.update(node=nodes[0], min_kernel=need_s,
-                  cilium_version=".".join(map(str, cilium)) if cilium else "this Cilium version",
-                  kernel=old[nodes[0]][0] if nodes[0] in old else "<kernel>")
+    values.update(
+        node=nodes[0],
+        min_kernel=need_s,
+        cilium_version=".".join(map(str, cilium)) if cilium else "this Cilium version",
+        kernel=old[nodes[0]][0] if nodes[0] in old else "<kernel>",
+    )
     if cilium_ev:
         evidence.append(cilium_ev)
-    msg = (f"kernel on {', '.join(nodes)} is too old for Cilium {values['cilium_version']} "
-           f"(needs >= {need_s})" + ("; the agent refuses to start" if refused else ""))
+    msg = f"kernel on {', '.join(nodes)} is too old for Cilium {values['cilium_version']} (needs >= {need_s})" + (
+        "; the agent refuses to start" if refused else ""
+    )
     return [Hit(evidence, [f"Node/{n}" for n in nodes], nodes, values, msg)]
 
 
@@ -54,9 +58,11 @@ def _cilium_version(ctx: Context) -> tuple[tuple[int, int, int] | None, Evidence
     m = VERSION.search(image)
     ev = None
     if m and ds:
-        ev = Evidence(layout.namespaced_list(str(ds["metadata"].get("namespace")), "daemonsets"),
-                      f"DaemonSet {obj_name(ds)} container {AGENT} image {image.split('@')[0]}",
-                      f"{ds['metadata'].get('namespace')}/DaemonSet/{obj_name(ds)}")
+        ev = Evidence(
+            layout.namespaced_list(str(ds["metadata"].get("namespace")), "daemonsets"),
+            f"DaemonSet {obj_name(ds)} container {AGENT} image {image.split('@')[0]}",
+            f"{ds['metadata'].get('namespace')}/DaemonSet/{obj_name(ds)}",
+        )
     else:
         hit = next(log_lines(ctx, re.compile(r"Cilium (\d+)\.(\d+)\.(\d+) ")), None)
         m, ev = (hit.match, hit.evidence) if hit else (None, None)
@@ -69,8 +75,11 @@ def _kernels(ctx: Context) -> dict[str, tuple[str, tuple[int, int, int], Evidenc
     for node in ctx.bundle.node_dirs:
         u = ctx.parsed(node, "uname.txt", parse_uname)
         if u and u.version:
-            out[node] = (u.release, u.version, Evidence(layout.node_file(node, "uname.txt"), u.text[:200],
-                                                        f"Node/{node}", node, 1))
+            out[node] = (
+                u.release,
+                u.version,
+                Evidence(layout.node_file(node, "uname.txt"), u.text[:200], f"Node/{node}", node, 1),
+            )
     for n in ctx.nodes:
         name = obj_name(n)
         rel = str(((n.get("status") or {}).get("nodeInfo") or {}).get("kernelVersion") or "")

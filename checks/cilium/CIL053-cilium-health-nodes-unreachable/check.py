@@ -22,11 +22,16 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             evidence.append(f.evidence)
     first = [f for f in failures if f.target == nodes[0]]
     values = base_values(ctx)
-    values.update(observer=sorted({f.observer for f in first}, key=natural)[0],
-                  peer_ip=next((f.address for f in first if f.kind == "Host"), None) or _internal_ip(ctx, nodes[0]))
+    values.update(
+        observer=sorted({f.observer for f in first}, key=natural)[0],
+        peer_ip=next((f.address for f in first if f.kind == "Host"), None) or _internal_ip(ctx, nodes[0]),
+    )
     only_endpoints = all(f.kind == "Endpoint" for f in failures)
-    what = ("pod (endpoint) paths only, hosts answer: the overlay/pod path between nodes is broken"
-            if only_endpoints else "host and endpoint probes fail: the node is unreachable or down")
+    what = (
+        "pod (endpoint) paths only, hosts answer: the overlay/pod path between nodes is broken"
+        if only_endpoints
+        else "host and endpoint probes fail: the node is unreachable or down"
+    )
     msg = f"cilium-health cannot reach {', '.join(nodes)}: {what}"
     return [Hit(evidence, [f"Node/{n}" for n in nodes], nodes, values, msg)]
 

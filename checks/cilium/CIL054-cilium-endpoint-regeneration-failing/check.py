@@ -26,8 +26,9 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     errors = sorted({log_fields(h.text).get("error", "")[:120] for h in hits} - {""})
     values = base_values(ctx)
     values.update(pod=hits[0].pod, node=nodes[0] if nodes else "<node>")
-    msg = (f"{len(endpoints) or len(hits)} endpoint(s) on {', '.join(nodes) or 'some nodes'} fail to regenerate"
-           + (f": {errors[0]}" if errors else ""))
+    msg = f"{len(endpoints) or len(hits)} endpoint(s) on {', '.join(nodes) or 'some nodes'} fail to regenerate" + (
+        f": {errors[0]}" if errors else ""
+    )
     objects = [f"{ep.split('/')[0]}/Pod/{ep.split('/')[1]}" for ep in endpoints]
     return [Hit(evidence, objects, nodes, values, msg)]
 
@@ -41,6 +42,14 @@ def _not_ready_endpoints(ctx: Context) -> list[tuple[str, Evidence]]:
         state = (cep.get("status") or {}).get("state")
         if state == "not-ready":
             ns = str(meta(cep).get("namespace") or "")
-            out.append((f"{ns}/{obj_name(cep)}", Evidence(layout.namespaced_list(ns, res),
-                        f"CiliumEndpoint {ns}/{obj_name(cep)}: state {state}", f"{ns}/CiliumEndpoint/{obj_name(cep)}")))
+            out.append(
+                (
+                    f"{ns}/{obj_name(cep)}",
+                    Evidence(
+                        layout.namespaced_list(ns, res),
+                        f"CiliumEndpoint {ns}/{obj_name(cep)}: state {state}",
+                        f"{ns}/CiliumEndpoint/{obj_name(cep)}",
+                    ),
+                )
+            )
     return out

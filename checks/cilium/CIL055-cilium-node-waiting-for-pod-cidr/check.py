@@ -10,8 +10,10 @@ from cnidoctor.model import Evidence, Hit
 
 from .._cilium import CILIUM_NODES, base_values, first_per_pod, log_lines, natural, operator_error, pod_cidrs
 
-WAITING = re.compile(r"Waiting for IPs to become available in CRD-backed allocation pool|"
-                     r"(?i:waiting for .*(pod ?cidr|allocation).*(cilium ?node|operator))")
+WAITING = re.compile(
+    r"Waiting for IPs to become available in CRD-backed allocation pool|"
+    r"(?i:waiting for .*(pod ?cidr|allocation).*(cilium ?node|operator))"
+)
 MIN_WAITS = 2  # a fresh node may log it once before the operator answers
 
 
@@ -42,6 +44,7 @@ def _operator_errors(ctx: Context) -> dict[str, Evidence]:
         err = operator_error(cn)
         if err and not pod_cidrs(cn) and not ((cn.get("spec") or {}).get("ipam") or {}).get("pool"):
             text = f"CiliumNode {obj_name(cn)}: no spec.ipam.podCIDRs, operator-status error: {err}"
-            out[obj_name(cn)] = Evidence(layout.cluster_list(CILIUM_NODES), text, f"CiliumNode/{obj_name(cn)}",
-                                         obj_name(cn))
+            out[obj_name(cn)] = Evidence(
+                layout.cluster_list(CILIUM_NODES), text, f"CiliumNode/{obj_name(cn)}", obj_name(cn)
+            )
     return out

@@ -29,19 +29,35 @@ def _hit(ctx: Context, use) -> Hit:  # noqa: ANN001
     held = f"{len(use.live)} by running pods ({', '.join(pods[:5])}{' ...' if len(pods) > 5 else ''})"
     if use.reservations is not None:
         sample = use.leaked[0]
-        evidence.append(Evidence(
-            layout.node_file(node, "cni-ipam.txt"),
-            f"{use.network}: {len(use.reservations)} reservations for the {use.capacity or '?'} addresses of "
-            f"{use.range_text}; {held}, {len(use.leaked)} by containers no running pod owns "
-            f"(e.g. {sample.ip} {str(sample.container_id)[:12]})", f"Node/{node}", node, sample.line))
-        summary = (f"{len(use.leaked)} of {len(use.reservations)} host-local reservations on {node} are leaked: "
-                   f"only {len(use.live)} running pods hold an address of {use.range_text}")
+        evidence.append(
+            Evidence(
+                layout.node_file(node, "cni-ipam.txt"),
+                f"{use.network}: {len(use.reservations)} reservations for the {use.capacity or '?'} addresses of "
+                f"{use.range_text}; {held}, {len(use.leaked)} by containers no running pod owns "
+                f"(e.g. {sample.ip} {str(sample.container_id)[:12]})",
+                f"Node/{node}",
+                node,
+                sample.line,
+            )
+        )
+        summary = (
+            f"{len(use.leaked)} of {len(use.reservations)} host-local reservations on {node} are leaked: "
+            f"only {len(use.live)} running pods hold an address of {use.range_text}"
+        )
     else:
-        evidence.append(Evidence(layout.NODES_LIST, f"{node} runs {len(use.live)} pods with an address of "
-                                 f"{use.range_text} ({use.capacity} addresses): the rest is held by stale reservations",
-                                 f"Node/{node}", node))
-        summary = (f"{use.range_text} is reported full on {node} while only {len(use.live)} running pods use it: "
-                   "reservations were leaked")
+        evidence.append(
+            Evidence(
+                layout.NODES_LIST,
+                f"{node} runs {len(use.live)} pods with an address of "
+                f"{use.range_text} ({use.capacity} addresses): the rest is held by stale reservations",
+                f"Node/{node}",
+                node,
+            )
+        )
+        summary = (
+            f"{use.range_text} is reported full on {node} while only {len(use.live)} running pods use it: "
+            "reservations were leaked"
+        )
     if use.teardown:
         evidence.append(use.teardown)
         summary += "; the kubelet log shows sandboxes torn down while the runtime was failing"

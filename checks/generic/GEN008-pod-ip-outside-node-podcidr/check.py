@@ -77,17 +77,45 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         evidence = []
         for p, ip in bad[:6]:
             other = next((f", inside {o}'s range {n}" for n, o in owners.items() if ip in cl.to_net(n)), "")
-            evidence.append(Evidence(layout.namespaced_list(str(meta(p).get("namespace")), "pods"),
-                                     f"{meta(p).get('namespace')}/{obj_name(p)} on {node}: podIP {ip}, outside "
-                                     f"{', '.join(map(str, nets))}{other}", cl.pod_ref(p), node))
-        evidence.append(Evidence(layout.NODES_LIST if source.startswith("Node") else
-                                 (layout.node_file(node, "flannel-subnet.env") if "FLANNEL" in source
-                                  else layout.cluster_list("ciliumnodes.cilium.io")),
-                                 f"{node} pod range {', '.join(map(str, nets))} ({source})", f"Node/{node}", node))
+            evidence.append(
+                Evidence(
+                    layout.namespaced_list(str(meta(p).get("namespace")), "pods"),
+                    f"{meta(p).get('namespace')}/{obj_name(p)} on {node}: podIP {ip}, outside "
+                    f"{', '.join(map(str, nets))}{other}",
+                    cl.pod_ref(p),
+                    node,
+                )
+            )
+        evidence.append(
+            Evidence(
+                layout.NODES_LIST
+                if source.startswith("Node")
+                else (
+                    layout.node_file(node, "flannel-subnet.env")
+                    if "FLANNEL" in source
+                    else layout.cluster_list("ciliumnodes.cilium.io")
+                ),
+                f"{node} pod range {', '.join(map(str, nets))} ({source})",
+                f"Node/{node}",
+                node,
+            )
+        )
         first = bad[0][0]
-        values = {"node": node, "pod_cidr": ", ".join(map(str, nets)), "namespace": str(meta(first).get("namespace")),
-                  "pod": obj_name(first), "ips": " ".join(str(ip) for _, ip in bad)}
-        hits.append(Hit(evidence, [f"Node/{node}"] + [cl.pod_ref(p) for p, _ in bad], [node], values,
-                        f"{len(bad)} pod(s) on {node} have addresses outside its pod range "
-                        f"{values['pod_cidr']}: {values['ips']}"))
+        values = {
+            "node": node,
+            "pod_cidr": ", ".join(map(str, nets)),
+            "namespace": str(meta(first).get("namespace")),
+            "pod": obj_name(first),
+            "ips": " ".join(str(ip) for _, ip in bad),
+        }
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}"] + [cl.pod_ref(p) for p, _ in bad],
+                [node],
+                values,
+                f"{len(bad)} pod(s) on {node} have addresses outside its pod range "
+                f"{values['pod_cidr']}: {values['ips']}",
+            )
+        )
     return hits

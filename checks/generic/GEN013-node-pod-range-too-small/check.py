@@ -21,14 +21,34 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         max_pods = str(((node_obj.get("status") or {}).get("allocatable") or {}).get("pods") or "?")
         evidence = [o.evidence for o in use.errors if o.evidence.path.endswith("events.json")][:1]
         evidence = evidence or [o.evidence for o in use.errors][:1]
-        evidence.append(Evidence(layout.NODES_LIST, f"{node} runs {len(use.live)} pods with an address of "
-                                 f"{use.range_text} ({use.capacity} addresses, gateway included); kubelet allows "
-                                 f"{max_pods} pods (status.allocatable.pods)", f"Node/{node}", node))
+        evidence.append(
+            Evidence(
+                layout.NODES_LIST,
+                f"{node} runs {len(use.live)} pods with an address of "
+                f"{use.range_text} ({use.capacity} addresses, gateway included); kubelet allows "
+                f"{max_pods} pods (status.allocatable.pods)",
+                f"Node/{node}",
+                node,
+            )
+        )
         cidrs = ", ".join(map(str, cl.node_pod_cidrs(ctx, node))) or "?"
         fit = max(use.capacity - 2, 1)
-        values = {"node": node, "range": use.range_text, "capacity": str(use.capacity), "max_pods": max_pods,
-                  "pod_cidr": cidrs, "fit": str(fit)}
-        hits.append(Hit(evidence, [f"Node/{node}"], [node], values,
-                        f"{node}'s pod range {use.range_text} ({cidrs}) is really full: {len(use.live)} pods hold "
-                        f"its {use.capacity} addresses while kubelet allows {max_pods}"))
+        values = {
+            "node": node,
+            "range": use.range_text,
+            "capacity": str(use.capacity),
+            "max_pods": max_pods,
+            "pod_cidr": cidrs,
+            "fit": str(fit),
+        }
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}"],
+                [node],
+                values,
+                f"{node}'s pod range {use.range_text} ({cidrs}) is really full: {len(use.live)} pods hold "
+                f"its {use.capacity} addresses while kubelet allows {max_pods}",
+            )
+        )
     return hits

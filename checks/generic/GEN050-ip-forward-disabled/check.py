@@ -12,16 +12,24 @@ from cnidoctor.parse.sysctl import Sysctls, parse_sysctl
 V4_KEYS = ("net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding")
 V6_KEY = "net.ipv6.conf.all.forwarding"
 # Docker: `WARNING: IPv4 forwarding is disabled. Networking will not work.`; kubeadm preflight; agents' warnings.
-COMPLAINT = re.compile(r"(?i)(IPv[46] forwarding|ip_forward(ing)?|ipv4/ip_forward|conf/all/forwarding)"
-                       r"[^\n]{0,60}?(is disabled|disabled|not set to 1|contents are not set|is 0|= ?0\b)")
-AGENT = re.compile(r"(calico-node|canal|cilium|kube-flannel-ds|kube-flannel|flannel|kube-proxy|kube-multus-ds)"
-                   r"(-[a-z0-9]+)+")
+COMPLAINT = re.compile(
+    r"(?i)(IPv[46] forwarding|ip_forward(ing)?|ipv4/ip_forward|conf/all/forwarding)"
+    r"[^\n]{0,60}?(is disabled|disabled|not set to 1|contents are not set|is 0|= ?0\b)"
+)
+AGENT = re.compile(
+    r"(calico-node|canal|cilium|kube-flannel-ds|kube-flannel|flannel|kube-proxy|kube-multus-ds)"
+    r"(-[a-z0-9]+)+"
+)
 
 
 def _families(ctx: Context) -> tuple[bool, bool]:
     """(IPv4, IPv6) pod networks in use, from the nodes' pod CIDRs; IPv4 when nothing says otherwise."""
-    cidrs = [str(c) for n in ctx.nodes for c in ((n.get("spec") or {}).get("podCIDRs") or [])
-             + [(n.get("spec") or {}).get("podCIDR") or ""] if c]
+    cidrs = [
+        str(c)
+        for n in ctx.nodes
+        for c in ((n.get("spec") or {}).get("podCIDRs") or []) + [(n.get("spec") or {}).get("podCIDR") or ""]
+        if c
+    ]
     v6 = any(":" in c for c in cidrs)
     v4 = any("." in c for c in cidrs) or not v6
     return v4, v6
@@ -38,8 +46,12 @@ def _runtime_evidence(ctx: Context, node: str, others: list[str]) -> Evidence | 
     mine = _runtime(ctx, node)
     if not mine or mine.startswith("docker") or not any(_runtime(ctx, o).startswith("docker") for o in others):
         return None
-    return Evidence(layout.NODES_LIST, f"node {node} containerRuntimeVersion: {mine} (nodes that forward run Docker)",
-                    f"Node/{node}", node)
+    return Evidence(
+        layout.NODES_LIST,
+        f"node {node} containerRuntimeVersion: {mine} (nodes that forward run Docker)",
+        f"Node/{node}",
+        node,
+    )
 
 
 def _complaints(ctx: Context, node: str) -> list[Evidence]:
@@ -54,8 +66,9 @@ def _complaints(ctx: Context, node: str) -> list[Evidence]:
         if AGENT.fullmatch(ref.pod) and ctx.pod_node(ref.namespace, ref.pod) == node:
             for line in ctx.bundle.grep_log(ref, COMPLAINT):
                 if COMPLAINT.search(line.text):
-                    out.append(Evidence(ref.path, line.text.strip()[:300], f"{ref.namespace}/Pod/{ref.pod}", node,
-                                        line.lineno))
+                    out.append(
+                        Evidence(ref.path, line.text.strip()[:300], f"{ref.namespace}/Pod/{ref.pod}", node, line.lineno)
+                    )
                     break
     return out
 
@@ -84,6 +97,13 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             evidence.append(e)
         values = {"keys": " ".join(off), "keys_assign": " ".join(k + "=1" for k in off)}
         note = f"; {', '.join(healthy[:4])} forward" if healthy else ""
-        hits.append(Hit(evidence, [f"Node/{node}"], [node], values,
-                        message=f"{node}: {' and '.join(k + '=0' for k in off)}{note}"))
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{node}"],
+                [node],
+                values,
+                message=f"{node}: {' and '.join(k + '=0' for k in off)}{note}",
+            )
+        )
     return hits

@@ -56,8 +56,9 @@ def _complaints(ctx: Context, node: str) -> list[Evidence]:
             continue
         for line in ctx.bundle.grep_log(ref, COMPLAINT):
             if COMPLAINT.search(line.text):
-                out.append(Evidence(ref.path, line.text.strip()[:400], f"{ref.namespace}/Pod/{ref.pod}", node,
-                                    line.lineno))
+                out.append(
+                    Evidence(ref.path, line.text.strip()[:400], f"{ref.namespace}/Pod/{ref.pod}", node, line.lineno)
+                )
                 break
     text = ctx.node_file(node, "kubelet.log") or ""
     for i, line in enumerate(text.splitlines(), start=1):
@@ -102,9 +103,15 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         where = f"nodes/{node}/sysctl.txt" if sysctls is not None else f"nodes/{node}/modules.txt"
         evidence.append(e or Evidence(where, f"{node}: {state}", f"Node/{node}", node))
         if module_missing:
-            evidence.append(Evidence(f"nodes/{node}/modules.txt", f"{node}: br_netfilter is not in lsmod"
-                                     + (" (bridge is loaded)" if modules is not None and "bridge" in modules else ""),
-                                     f"Node/{node}", node))
+            evidence.append(
+                Evidence(
+                    f"nodes/{node}/modules.txt",
+                    f"{node}: br_netfilter is not in lsmod"
+                    + (" (bridge is loaded)" if modules is not None and "bridge" in modules else ""),
+                    f"Node/{node}",
+                    node,
+                )
+            )
         values = {"module": "br_netfilter"}
         agent = _agent_pod(ctx, node)
         if agent:

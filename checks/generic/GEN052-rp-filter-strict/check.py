@@ -19,7 +19,7 @@ def _ifaces(sysctls: Sysctls) -> set[str]:
     names = set()
     for key in sysctls.values:
         if key.startswith("net.ipv4.conf.") and key.endswith(".rp_filter"):
-            names.add(key[len("net.ipv4.conf."):-len(".rp_filter")].replace("/", "."))
+            names.add(key[len("net.ipv4.conf.") : -len(".rp_filter")].replace("/", "."))
     return names - {"all", "default"}
 
 
@@ -32,10 +32,13 @@ def _cilium(ctx: Context, node: str, s: Sysctls) -> Hit | None:
     if not bad:
         return None
     mode = effective_rp_filter(s, bad[0])
-    evidence = [e for e in (_line(ctx, node, ALL),
-                            _line(ctx, node, f"net.ipv4.conf.{iface_key(bad[0])}.rp_filter")) if e]
-    msg = (f"{node}: effective rp_filter {mode} ({MODE.get(mode, mode)}) = max(all, interface) on "
-           f"{', '.join(bad[:6])}{' ...' if len(bad) > 6 else ''}; Cilium needs 0 on its interfaces")
+    evidence = [
+        e for e in (_line(ctx, node, ALL), _line(ctx, node, f"net.ipv4.conf.{iface_key(bad[0])}.rp_filter")) if e
+    ]
+    msg = (
+        f"{node}: effective rp_filter {mode} ({MODE.get(mode, mode)}) = max(all, interface) on "
+        f"{', '.join(bad[:6])}{' ...' if len(bad) > 6 else ''}; Cilium needs 0 on its interfaces"
+    )
     evidence.append(Evidence(f"nodes/{node}/sysctl.txt", msg, f"Node/{node}", node))
     return Hit(evidence, [f"Node/{node}"], [node], {"iface": bad[0], "mode": str(mode), "cni": "cilium"}, msg)
 
@@ -47,7 +50,7 @@ def _calico(ctx: Context, node: str, s: Sysctls) -> Hit | None:
     if not ifaces and "calico" not in ctx.cnis:
         return None
     evidence = [e for e in (_line(ctx, node, ALL),) if e]
-    msg = (f"{node}: net.ipv4.conf.all.rp_filter = 2 (loose); Felix requires 0 or 1 unless IgnoreLooseRPF is set")
+    msg = f"{node}: net.ipv4.conf.all.rp_filter = 2 (loose); Felix requires 0 or 1 unless IgnoreLooseRPF is set"
     evidence.append(Evidence(f"nodes/{node}/sysctl.txt", msg, f"Node/{node}", node))
     return Hit(evidence, [f"Node/{node}"], [node], {"iface": "all", "mode": "2", "cni": "calico"}, msg)
 

@@ -13,8 +13,10 @@ from cnidoctor.parse.subnetenv import parse_subnet_env
 
 FILES = (("iptables-save.txt", None), ("iptables-legacy-save.txt", "legacy"), ("iptables-nft-save.txt", "nft"))
 CNI_OWNERS = {"calico", "cilium", "flannel", "kube-router", "weave", "antrea", "cni-plugins"}
-CNI_IFACE = re.compile(r"!?(cni\d*|cbr\d*|flannel[.\-].*|cali.*|cilium_.*|lxc.*|vxlan\.calico|vxlan-v6\.calico|tunl0"
-                       r"|wireguard\.cali|kube-bridge|weave.*|antrea-.*|genev_sys_.*|nodelocaldns)\+?")
+CNI_IFACE = re.compile(
+    r"!?(cni\d*|cbr\d*|flannel[.\-].*|cali.*|cilium_.*|lxc.*|vxlan\.calico|vxlan-v6\.calico|tunl0"
+    r"|wireguard\.cali|kube-bridge|weave.*|antrea-.*|genev_sys_.*|nodelocaldns)\+?"
+)
 MATCH_FREE = {"-m", "comment", "--comment", "-j", "ACCEPT"}
 
 
@@ -58,7 +60,7 @@ def _accepts_pods(rule: Rule, owner: str | None, cidrs: list) -> bool:
             return True
     for opt in (("-s", "--source"), ("-d", "--destination")):
         v = rule.option(*opt)
-        if not v or "!" in rule.args[max(0, rule.args.index(v) - 2):rule.args.index(v)]:
+        if not v or "!" in rule.args[max(0, rule.args.index(v) - 2) : rule.args.index(v)]:
             continue
         try:
             net = ipaddress.ip_network(v, strict=False)
@@ -121,8 +123,10 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             evidence = [e for e in (ctx.evidence_line(node, name, ":FORWARD DROP"),) if e]
             jumps = sorted({r.target for r in fwd.rules if r.target and r.target not in ("ACCEPT", "DROP", "RETURN")})
             cidr_text = ", ".join(sorted({str(c) for c in cidrs})[:4]) or "the pod network"
-            msg = (f"{node} ({b} backend): FORWARD policy DROP and no rule reachable from FORWARD accepts {cidr_text}"
-                   f" or a CNI interface" + (f" (FORWARD jumps to {', '.join(jumps[:6])})" if jumps else ""))
+            msg = (
+                f"{node} ({b} backend): FORWARD policy DROP and no rule reachable from FORWARD accepts {cidr_text}"
+                f" or a CNI interface" + (f" (FORWARD jumps to {', '.join(jumps[:6])})" if jumps else "")
+            )
             evidence.append(Evidence(path, msg, f"Node/{node}", node))
             cidr = str(sorted(cidrs, key=lambda c: c.prefixlen)[0]) if cidrs else "<pod network CIDR>"
             hits.append(Hit(evidence, [f"Node/{node}"], [node], {"pod_cidr": cidr, "backend": str(b)}, msg))

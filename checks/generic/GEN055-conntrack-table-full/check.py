@@ -55,18 +55,32 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             values.update({"count": str(count[1]), "max": str(limit[1]), "suggested_max": str(limit[1] * 2)})
             if count[1] >= NEAR_FULL * limit[1]:
                 reasons.append(f"{count[1]} of {limit[1]} entries in use ({100 * count[1] // limit[1]}%)")
-                evidence += [e for e in (ctx.evidence_line(node, "sysctl.txt", count[0] + " ="),
-                                         ctx.evidence_line(node, "sysctl.txt", limit[0] + " =")) if e]
+                evidence += [
+                    e
+                    for e in (
+                        ctx.evidence_line(node, "sysctl.txt", count[0] + " ="),
+                        ctx.evidence_line(node, "sysctl.txt", limit[0] + " ="),
+                    )
+                    if e
+                ]
         stats = ctx.parsed(node, "conntrack-stats.txt", parse_conntrack_stats)
         # counters are totals since boot: alone they prove a full table only when its fill is unknown
-        dropped = stats is not None and (stats.early_drop > 0 and stats.drop > 0 and "count" not in values
-                                         or stats.drop + stats.early_drop > 0 and bool(reasons))
+        dropped = stats is not None and (
+            stats.early_drop > 0
+            and stats.drop > 0
+            and "count" not in values
+            or stats.drop + stats.early_drop > 0
+            and bool(reasons)
+        )
         if stats is not None and dropped:
-            reasons.append(f"conntrack -S: drop={stats.drop} early_drop={stats.early_drop} "
-                           f"insert_failed={stats.insert_failed} summed over {len(stats.cpus)} CPUs")
+            reasons.append(
+                f"conntrack -S: drop={stats.drop} early_drop={stats.early_drop} "
+                f"insert_failed={stats.insert_failed} summed over {len(stats.cpus)} CPUs"
+            )
             busiest = max(stats.cpus, key=lambda c: c.counters.get("drop", 0) + c.counters.get("early_drop", 0))
-            evidence.append(Evidence(layout.node_file(node, "conntrack-stats.txt"), reasons[-1], f"Node/{node}", node,
-                                     busiest.line))
+            evidence.append(
+                Evidence(layout.node_file(node, "conntrack-stats.txt"), reasons[-1], f"Node/{node}", node, busiest.line)
+            )
         if kernel is not None or s is not None or stats is not None:
             seen = True
         if not reasons:

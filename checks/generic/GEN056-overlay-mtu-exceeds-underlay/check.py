@@ -94,15 +94,24 @@ def _node_hits(ctx: Context, node: str, links: tuple[Link, ...], addrs: tuple[Ad
         if ov.mtu + overhead <= under.mtu:
             continue
         fit = under.mtu - overhead
-        text = (f"{ov.name} ({ov.kind}) mtu {ov.mtu} + {overhead} bytes of encapsulation = {ov.mtu + overhead}"
-                f" > {under.name} mtu {under.mtu}; at most {fit} fits")
-        hits.append(Hit([_ev(node, ov, text), _ev(node, under, f"{under.name} mtu {under.mtu} (underlay)")],
-                        [f"Node/{node}"], [node],
-                        {"overlay": ov.name, "underlay": under.name, "fit_mtu": str(fit), "overlay_mtu": str(ov.mtu)},
-                        f"{node}: {text}"))
+        text = (
+            f"{ov.name} ({ov.kind}) mtu {ov.mtu} + {overhead} bytes of encapsulation = {ov.mtu + overhead}"
+            f" > {under.name} mtu {under.mtu}; at most {fit} fits"
+        )
+        hits.append(
+            Hit(
+                [_ev(node, ov, text), _ev(node, under, f"{under.name} mtu {under.mtu} (underlay)")],
+                [f"Node/{node}"],
+                [node],
+                {"overlay": ov.name, "underlay": under.name, "fit_mtu": str(fit), "overlay_mtu": str(ov.mtu)},
+                f"{node}: {text}",
+            )
+        )
     host_gw = _flannel_backend(ctx) == "host-gw"
-    for pattern, veth_of in ((FLANNEL_OVERLAY, lambda v: v.master in ("cni0", "cbr0")),
-                             (CALICO_OVERLAY, lambda v: v.name.startswith("cali"))):
+    for pattern, veth_of in (
+        (FLANNEL_OVERLAY, lambda v: v.master in ("cni0", "cbr0")),
+        (CALICO_OVERLAY, lambda v: v.name.startswith("cali")),
+    ):
         if pattern is FLANNEL_OVERLAY and host_gw:
             continue  # host-gw routes pod traffic without encapsulation; a leftover flannel.1 is not on the path
         mine = [o for o in overlays if pattern.fullmatch(o.name) and o.mtu]
@@ -113,12 +122,24 @@ def _node_hits(ctx: Context, node: str, links: tuple[Link, ...], addrs: tuple[Ad
         if not big:
             continue
         v = big[0]
-        text = (f"{len(big)} pod veth(s) such as {v.name} have mtu {v.mtu} > {smallest.name} mtu {smallest.mtu}:"
-                " pods send packets the overlay cannot carry")
-        hits.append(Hit([_ev(node, v, text), _ev(node, smallest, f"{smallest.name} mtu {smallest.mtu} (overlay)")],
-                        [f"Node/{node}"], [node],
-                        {"overlay": smallest.name, "fit_mtu": str(smallest.mtu), "overlay_mtu": str(smallest.mtu),
-                         "underlay": smallest.name}, f"{node}: {text}"))
+        text = (
+            f"{len(big)} pod veth(s) such as {v.name} have mtu {v.mtu} > {smallest.name} mtu {smallest.mtu}:"
+            " pods send packets the overlay cannot carry"
+        )
+        hits.append(
+            Hit(
+                [_ev(node, v, text), _ev(node, smallest, f"{smallest.name} mtu {smallest.mtu} (overlay)")],
+                [f"Node/{node}"],
+                [node],
+                {
+                    "overlay": smallest.name,
+                    "fit_mtu": str(smallest.mtu),
+                    "overlay_mtu": str(smallest.mtu),
+                    "underlay": smallest.name,
+                },
+                f"{node}: {text}",
+            )
+        )
     return hits
 
 

@@ -9,13 +9,16 @@ from cnidoctor.model import Evidence, Hit
 
 PROXY = re.compile(r"kube-proxy-[a-z0-9]+")
 BENIGN = r"(?!.*(xtables lock|Resource temporarily unavailable))"
-FAILURES = [re.compile(p) for p in (
-    r"can't initialize ip6?tables table [`'\"]?(?P<table>[a-z]+)",
-    r"Failed to execute iptables-restore" + BENIGN,
-    r"Couldn't load (target|match) [`'\"]?(?!nfacct)(?P<target>[A-Za-z0-9_-]+)",
-    r"Failed to ensure that (?P<table>[a-z]+) chain (?P<chain>\S+) exists" + BENIGN,
-    r"(?i)(failed|unable) to create proxier|Error running ProxyServer",
-)]
+FAILURES = [
+    re.compile(p)
+    for p in (
+        r"can't initialize ip6?tables table [`'\"]?(?P<table>[a-z]+)",
+        r"Failed to execute iptables-restore" + BENIGN,
+        r"Couldn't load (target|match) [`'\"]?(?!nfacct)(?P<target>[A-Za-z0-9_-]+)",
+        r"Failed to ensure that (?P<table>[a-z]+) chain (?P<chain>\S+) exists" + BENIGN,
+        r"(?i)(failed|unable) to create proxier|Error running ProxyServer",
+    )
+]
 MIN_LINES = 2
 KEEP = 3  # evidence lines kept per pod
 
@@ -33,10 +36,18 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             if any(p.search(line.text) for p in FAILURES):
                 total += 1
                 if len(evidence) < KEEP:
-                    evidence.append(Evidence(ref.path, line.text.strip()[:400], f"{ref.namespace}/Pod/{ref.pod}",
-                                             node, line.lineno))
+                    evidence.append(
+                        Evidence(ref.path, line.text.strip()[:400], f"{ref.namespace}/Pod/{ref.pod}", node, line.lineno)
+                    )
         if evidence:
             values = {"namespace": ref.namespace, "pod": ref.pod, **({"node": node} if node else {})}
-            hits.append(Hit(evidence, [f"{ref.namespace}/Pod/{ref.pod}"], [node] if node else [], values,
-                            f"kube-proxy {ref.namespace}/{ref.pod} cannot program its rules"))
+            hits.append(
+                Hit(
+                    evidence,
+                    [f"{ref.namespace}/Pod/{ref.pod}"],
+                    [node] if node else [],
+                    values,
+                    f"kube-proxy {ref.namespace}/{ref.pod} cannot program its rules",
+                )
+            )
     return hits if total >= MIN_LINES else []

@@ -31,17 +31,20 @@ def kubelet_resolv_conf(ctx: Context, node: str) -> tuple[str | None, Evidence |
     for i, line in enumerate(text.splitlines(), start=1):
         m = RESOLV_FLAG.search(line)
         if m:
-            return m.group("path"), Evidence(layout.node_file(node, "kubelet.log"), line.strip()[:300],
-                                             f"Node/{node}", node, i)
+            return m.group("path"), Evidence(
+                layout.node_file(node, "kubelet.log"), line.strip()[:300], f"Node/{node}", node, i
+            )
     for cm in ctx.configmaps:
         if obj_name(cm).startswith("kubelet-config"):
             for v in (cm.get("data") or {}).values():
                 m = CONFIG_RESOLV.search(str(v))
                 if m:
                     ns = str(meta(cm).get("namespace"))
-                    return m.group("path"), Evidence(layout.namespaced_list(ns, "configmaps"),
-                                                     f"{obj_name(cm)}: resolvConf: {m.group('path')}",
-                                                     f"{ns}/ConfigMap/{obj_name(cm)}")
+                    return m.group("path"), Evidence(
+                        layout.namespaced_list(ns, "configmaps"),
+                        f"{obj_name(cm)}: resolvConf: {m.group('path')}",
+                        f"{ns}/ConfigMap/{obj_name(cm)}",
+                    )
     return None, None
 
 
@@ -53,8 +56,15 @@ def _loops(ctx: Context) -> list[tuple[str, str, Evidence]]:
         for line in ctx.bundle.grep_log(ref, LOOP):
             if LOOP.search(line.text):
                 node = ctx.pod_node(ref.namespace, ref.pod)
-                out.append((ref.namespace, ref.pod, Evidence(ref.path, line.text.strip()[:300],
-                                                             f"{ref.namespace}/Pod/{ref.pod}", node, line.lineno)))
+                out.append(
+                    (
+                        ref.namespace,
+                        ref.pod,
+                        Evidence(
+                            ref.path, line.text.strip()[:300], f"{ref.namespace}/Pod/{ref.pod}", node, line.lineno
+                        ),
+                    )
+                )
                 break
     return out
 
@@ -65,9 +75,11 @@ def _corefile(ctx: Context, namespace: str) -> tuple[str | None, Evidence | None
         if meta(cm).get("namespace") == namespace and "Corefile" in data:
             m = FORWARD.search(str(data["Corefile"]))
             if m:
-                return m.group("to"), Evidence(layout.namespaced_list(namespace, "configmaps"),
-                                               f"{obj_name(cm)} Corefile: {m.group(0).strip().rstrip('{').strip()}",
-                                               f"{namespace}/ConfigMap/{obj_name(cm)}")
+                return m.group("to"), Evidence(
+                    layout.namespaced_list(namespace, "configmaps"),
+                    f"{obj_name(cm)} Corefile: {m.group(0).strip().rstrip('{').strip()}",
+                    f"{namespace}/ConfigMap/{obj_name(cm)}",
+                )
     return None, None
 
 
@@ -89,11 +101,14 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             path, flag_ev = kubelet_resolv_conf(ctx, node)
             stub = [s for s in (resolv.nameservers if resolv else ()) if _loopback(s)]
             if stub and path in (None, "/etc/resolv.conf"):
-                evidence.append(ctx.evidence_line(node, "resolv.conf", f"nameserver {stub[0]}")
-                                or Evidence(layout.node_file(node, "resolv.conf"), f"nameserver {stub[0]}",
-                                            f"Node/{node}", node))
-                cause = (f"kubelet on {node} gives dnsPolicy Default pods its /etc/resolv.conf, whose nameserver "
-                         f"{stub[0]} is a local stub: inside the pod that address is CoreDNS itself")
+                evidence.append(
+                    ctx.evidence_line(node, "resolv.conf", f"nameserver {stub[0]}")
+                    or Evidence(layout.node_file(node, "resolv.conf"), f"nameserver {stub[0]}", f"Node/{node}", node)
+                )
+                cause = (
+                    f"kubelet on {node} gives dnsPolicy Default pods its /etc/resolv.conf, whose nameserver "
+                    f"{stub[0]} is a local stub: inside the pod that address is CoreDNS itself"
+                )
                 if stub[0] != "127.0.0.53":
                     values["resolv_target"] = "<a resolv.conf listing the real upstream servers>"
             if flag_ev is not None:

@@ -13,9 +13,14 @@ from cnidoctor.model import Evidence, Hit
 DNS_POD = re.compile(r".*coredns.*|kube-dns-.*")
 NODELOCAL_IP = "169.254.20.10"
 ENFORCING_NONE = {"flannel"}  # flannel alone (or under multus) does not enforce NetworkPolicy
-NATIVE_POLICIES = ("globalnetworkpolicies.crd.projectcalico.org", "networkpolicies.crd.projectcalico.org",
-                   "globalnetworkpolicies.projectcalico.org", "networkpolicies.projectcalico.org",
-                   "ciliumnetworkpolicies.cilium.io", "ciliumclusterwidenetworkpolicies.cilium.io")
+NATIVE_POLICIES = (
+    "globalnetworkpolicies.crd.projectcalico.org",
+    "networkpolicies.crd.projectcalico.org",
+    "globalnetworkpolicies.projectcalico.org",
+    "networkpolicies.projectcalico.org",
+    "ciliumnetworkpolicies.cilium.io",
+    "ciliumclusterwidenetworkpolicies.cilium.io",
+)
 NATIVE_DNS = re.compile(r'"(port|ports)"\s*:\s*\[?\s*"?53"?\b|"dns"\s*:')
 
 
@@ -54,8 +59,13 @@ def _dns_targets(ctx: Context) -> tuple[list[dict], list[str], set[str]]:
     """Cluster DNS pods, the IPs pods send DNS to, and the port names DNS listens on."""
     pods = [p for p in ctx.pods if _labels(p).get("k8s-app") == "kube-dns" or DNS_POD.fullmatch(obj_name(p))]
     ips = [str((p.get("status") or {}).get("podIP")) for p in pods if (p.get("status") or {}).get("podIP")]
-    names = {str(port.get("name")) for p in pods for c in (p.get("spec") or {}).get("containers") or []
-             for port in c.get("ports") or [] if port.get("containerPort") == 53 and port.get("name")}
+    names = {
+        str(port.get("name"))
+        for p in pods
+        for c in (p.get("spec") or {}).get("containers") or []
+        for port in c.get("ports") or []
+        if port.get("containerPort") == 53 and port.get("name")
+    }
     if any(obj_name(p).startswith("node-local-dns") for p in ctx.pods):
         ips.append(NODELOCAL_IP)
     return pods, ips, names or {"dns"}
@@ -122,9 +132,11 @@ def _describe(policy: dict) -> str:
     spec = policy.get("spec") or {}
     rules = spec.get("egress") or []
     body = json.dumps(rules, separators=(",", ":"), sort_keys=True) if rules else "none (deny all egress)"
-    return (f"{meta(policy).get('namespace')}/NetworkPolicy/{obj_name(policy)}: podSelector "
-            f"{json.dumps(spec.get('podSelector') or {}, separators=(',', ':'), sort_keys=True)}, policyTypes "
-            f"{spec.get('policyTypes') or ['(implied)']}, egress rules: {body}")[:400]
+    return (
+        f"{meta(policy).get('namespace')}/NetworkPolicy/{obj_name(policy)}: podSelector "
+        f"{json.dumps(spec.get('podSelector') or {}, separators=(',', ':'), sort_keys=True)}, policyTypes "
+        f"{spec.get('policyTypes') or ['(implied)']}, egress rules: {body}"
+    )[:400]
 
 
 def _native_dns_policy(ctx: Context) -> str | None:
@@ -164,18 +176,38 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
                 selecting |= {obj_name(p) for p in mine}
         if not blocked:
             continue
-        evidence = [Evidence(layout.namespaced_list(ns, "networkpolicies"), _describe(p), f"{ns}/NetworkPolicy/"
-                             f"{obj_name(p)}") for p in policies if obj_name(p) in selecting]
+        evidence = [
+            Evidence(layout.namespaced_list(ns, "networkpolicies"), _describe(p), f"{ns}/NetworkPolicy/{obj_name(p)}")
+            for p in policies
+            if obj_name(p) in selecting
+        ]
         names = ", ".join(obj_name(p) for p in blocked[:5]) + (" ..." if len(blocked) > 5 else "")
-        text = (f"namespace {ns}: {len(blocked)} pod(s) ({names}) are selected by egress policies "
-                f"({', '.join(sorted(selecting))}) and none allows UDP 53 to the cluster DNS")
+        text = (
+            f"namespace {ns}: {len(blocked)} pod(s) ({names}) are selected by egress policies "
+            f"({', '.join(sorted(selecting))}) and none allows UDP 53 to the cluster DNS"
+        )
         evidence.append(Evidence(layout.namespaced_list(ns, "networkpolicies"), text))
         dns_ns = str(meta(dns[0][0]).get("namespace")) if dns[0] else "kube-system"
         dns_labels = _labels(dns[0][0]) if dns[0] else {}
         key = "k8s-app" if "k8s-app" in dns_labels or not dns_labels else sorted(dns_labels)[0]
-        hits.append(Hit(evidence, [f"{ns}/NetworkPolicy/{n}" for n in sorted(selecting)],
-                        sorted({str((p.get("spec") or {}).get("nodeName")) for p in blocked
-                                if (p.get("spec") or {}).get("nodeName")}),
-                        {"namespace": ns, "dns_namespace": dns_ns, "pod": obj_name(blocked[0]),
-                         "dns_label": f"{key}: {dns_labels.get(key, 'kube-dns')}"}, text))
+        hits.append(
+            Hit(
+                evidence,
+                [f"{ns}/NetworkPolicy/{n}" for n in sorted(selecting)],
+                sorted(
+                    {
+                        str((p.get("spec") or {}).get("nodeName"))
+                        for p in blocked
+                        if (p.get("spec") or {}).get("nodeName")
+                    }
+                ),
+                {
+                    "namespace": ns,
+                    "dns_namespace": dns_ns,
+                    "pod": obj_name(blocked[0]),
+                    "dns_label": f"{key}: {dns_labels.get(key, 'kube-dns')}",
+                },
+                text,
+            )
+        )
     return hits

@@ -19,8 +19,12 @@ def _selects(selector: dict, labels: dict) -> bool:
             return False
     for expr in selector.get("matchExpressions") or []:
         key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if (op == "In" and labels.get(key) not in values) or (op == "NotIn" and labels.get(key) in values) \
-                or (op == "Exists" and key not in labels) or (op == "DoesNotExist" and key in labels):
+        if (
+            (op == "In" and labels.get(key) not in values)
+            or (op == "NotIn" and labels.get(key) in values)
+            or (op == "Exists" and key not in labels)
+            or (op == "DoesNotExist" and key in labels)
+        ):
             return False
     return True
 
@@ -54,13 +58,23 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         labels = [meta(p).get("labels") or {} for p in pods]
         if not labels or any(_selects(selector, lab) for lab in labels):
             continue
-        hints = [f"{k}={v} matches no pod; closest existing label: {s}" for k, v in sorted(match_labels.items())
-                 if not any(lab.get(k) == v for lab in labels) and (s := _suggest(k, str(v), labels))]
+        hints = [
+            f"{k}={v} matches no pod; closest existing label: {s}"
+            for k, v in sorted(match_labels.items())
+            if not any(lab.get(k) == v for lab in labels) and (s := _suggest(k, str(v), labels))
+        ]
         if not hints:
             continue
         obj = f"{ns}/NetworkPolicy/{obj_name(pol)}"
         sel = json.dumps(selector, separators=(",", ":"), sort_keys=True)
         text = f"{obj}: podSelector {sel} selects none of the {len(pods)} pods in {ns}; " + "; ".join(hints)
-        hits.append(Hit([Evidence(layout.namespaced_list(ns, "networkpolicies"), text[:400], obj)], [obj], [],
-                        {"namespace": ns, "name": obj_name(pol), "hint": hints[0]}, text))
+        hits.append(
+            Hit(
+                [Evidence(layout.namespaced_list(ns, "networkpolicies"), text[:400], obj)],
+                [obj],
+                [],
+                {"namespace": ns, "name": obj_name(pol), "hint": hints[0]},
+                text,
+            )
+        )
     return hits

@@ -8,8 +8,10 @@ from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 
-AGENT = re.compile(r"(calico-node|calico-typha|calico-kube-controllers|canal|cilium|cilium-operator|cilium-envoy"
-                   r"|kube-flannel-ds|kube-flannel|flannel|kube-multus-ds|kube-multus|multus)(-[a-z0-9]+)+")
+AGENT = re.compile(
+    r"(calico-node|calico-typha|calico-kube-controllers|canal|cilium|cilium-operator|cilium-envoy"
+    r"|kube-flannel-ds|kube-flannel|flannel|kube-multus-ds|kube-multus|multus)(-[a-z0-9]+)+"
+)
 UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "K": 1000, "M": 1000**2, "G": 1000**3, "": 1}
 
 
@@ -34,8 +36,9 @@ def _last_log_line(ctx: Context, ns: str, pod: str, container: str) -> Evidence 
                 if line.text.strip():
                     last = line
             if last is not None:
-                return Evidence(ref.path, last.text.strip()[:300], f"{ns}/Pod/{pod}", ctx.pod_node(ns, pod),
-                                last.lineno)
+                return Evidence(
+                    ref.path, last.text.strip()[:300], f"{ns}/Pod/{pod}", ctx.pod_node(ns, pod), last.lineno
+                )
     return None
 
 
@@ -49,9 +52,14 @@ def _oom_events(ctx: Context, ns: str, pod: str, node: str | None) -> list[Evide
         message = str(ev.get("message") or "")
         if inv.get("name") == pod or (node and inv.get("name") == node and pod in message):
             ev_ns = str(meta(ev).get("namespace") or inv.get("namespace") or "default")
-            out.append(Evidence(layout.namespaced_list(ev_ns, "events"),
-                                f"{ev.get('type', '')} {ev.get('reason')} {inv.get('kind')}/{inv.get('name')}: "
-                                f"{message}"[:400], f"{ns}/Pod/{pod}", node))
+            out.append(
+                Evidence(
+                    layout.namespaced_list(ev_ns, "events"),
+                    f"{ev.get('type', '')} {ev.get('reason')} {inv.get('kind')}/{inv.get('name')}: {message}"[:400],
+                    f"{ns}/Pod/{pod}",
+                    node,
+                )
+            )
             if len(out) >= 2:
                 break
     return out
@@ -73,19 +81,29 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             cname = str(cs.get("name"))
             limit = _limit(pod, cname)
             node = ctx.pod_node(ns, name)
-            text = (f"{ns}/Pod/{name} container {cname}: last terminated OOMKilled (exit code {term.get('exitCode')})"
-                    f" at {term.get('finishedAt', '?')}, {cs.get('restartCount', 0)} restarts, memory limit "
-                    f"{limit or 'none'}")
+            text = (
+                f"{ns}/Pod/{name} container {cname}: last terminated OOMKilled (exit code {term.get('exitCode')})"
+                f" at {term.get('finishedAt', '?')}, {cs.get('restartCount', 0)} restarts, memory limit "
+                f"{limit or 'none'}"
+            )
             evidence = [Evidence(layout.namespaced_list(ns, "pods"), text, f"{ns}/Pod/{name}", node)]
             if (e := _last_log_line(ctx, ns, name, cname)) is not None:
                 evidence.append(e)
             evidence += _oom_events(ctx, ns, name, node)
             size = _bytes(limit) if limit else None
-            values = {"namespace": ns, "pod": name, "container": cname,
-                      "owner": ctx.owner_name(pod) or name, "limit": limit or "none",
-                      "suggested": f"{2 * size // (1 << 20)}Mi" if size else "<2x the observed usage>"}
-            kind = "daemonset" if any(r.get("kind") == "DaemonSet" for r in meta(pod).get("ownerReferences") or []) \
+            values = {
+                "namespace": ns,
+                "pod": name,
+                "container": cname,
+                "owner": ctx.owner_name(pod) or name,
+                "limit": limit or "none",
+                "suggested": f"{2 * size // (1 << 20)}Mi" if size else "<2x the observed usage>",
+            }
+            kind = (
+                "daemonset"
+                if any(r.get("kind") == "DaemonSet" for r in meta(pod).get("ownerReferences") or [])
                 else "deployment"
+            )
             values["kind"] = kind
             if kind == "deployment" and values["owner"].count("-") and values["owner"] != name:
                 values["owner"] = values["owner"].rsplit("-", 1)[0]  # ReplicaSet name -> Deployment name

@@ -8,13 +8,20 @@ from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, meta, obj_name
 from cnidoctor.model import Evidence, Hit
 
-AGENT_DS = re.compile(r"calico-node|canal|cilium|cilium-agent|kube-flannel-ds.*|kube-flannel|flannel"
-                      r"|kube-multus-ds.*|kube-multus|rke2-multus.*")
+AGENT_DS = re.compile(
+    r"calico-node|canal|cilium|cilium-agent|kube-flannel-ds.*|kube-flannel|flannel"
+    r"|kube-multus-ds.*|kube-multus|rke2-multus.*"
+)
 # Tolerations the DaemonSet controller adds to every DaemonSet pod.
-AUTO = {("node.kubernetes.io/not-ready", "NoExecute"), ("node.kubernetes.io/unreachable", "NoExecute"),
-        ("node.kubernetes.io/disk-pressure", "NoSchedule"), ("node.kubernetes.io/memory-pressure", "NoSchedule"),
-        ("node.kubernetes.io/pid-pressure", "NoSchedule"), ("node.kubernetes.io/unschedulable", "NoSchedule"),
-        ("node.kubernetes.io/network-unavailable", "NoSchedule")}
+AUTO = {
+    ("node.kubernetes.io/not-ready", "NoExecute"),
+    ("node.kubernetes.io/unreachable", "NoExecute"),
+    ("node.kubernetes.io/disk-pressure", "NoSchedule"),
+    ("node.kubernetes.io/memory-pressure", "NoSchedule"),
+    ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+    ("node.kubernetes.io/unschedulable", "NoSchedule"),
+    ("node.kubernetes.io/network-unavailable", "NoSchedule"),
+}
 
 
 def _tolerated(taint: dict, tolerations: list[dict]) -> bool:
@@ -55,8 +62,10 @@ def _why_not(ds: dict, node: dict) -> str | None:
     for k, v in (spec.get("nodeSelector") or {}).items():
         if labels.get(k) != v:
             return f"nodeSelector {k}={v} (node has {k}={labels.get(k, '<unset>')})"
-    terms = ((((spec.get("affinity") or {}).get("nodeAffinity") or {})
-              .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or [])
+    terms = (
+        ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+        or {}
+    ).get("nodeSelectorTerms") or []
     exprs = [t.get("matchExpressions") or [] for t in terms]
     if exprs and any(exprs) and not any(all(_expr_ok(e, labels) for e in term) for term in exprs if term):
         return f"required node affinity {exprs[0]} does not match the node's labels"
@@ -80,25 +89,39 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         for node in ctx.nodes:
             node_name = obj_name(node)
             labels = meta(node).get("labels") or {}
-            if node_name in placed or labels.get("kubernetes.io/os", "linux") != "linux" \
-                    or labels.get("type") == "virtual-kubelet":
+            if (
+                node_name in placed
+                or labels.get("kubernetes.io/os", "linux") != "linux"
+                or labels.get("type") == "virtual-kubelet"
+            ):
                 continue
             reason = _why_not(ds, node)
             if reason is None:
                 continue
-            text = (f"{ns}/DaemonSet/{name} has no pod on {node_name}: {reason} (desired "
-                    f"{status.get('desiredNumberScheduled', '?')} for {len(ctx.nodes)} nodes)")
+            text = (
+                f"{ns}/DaemonSet/{name} has no pod on {node_name}: {reason} (desired "
+                f"{status.get('desiredNumberScheduled', '?')} for {len(ctx.nodes)} nodes)"
+            )
             evidence = [Evidence(layout.namespaced_list(ns, "daemonsets"), text, f"{ns}/DaemonSet/{name}", node_name)]
-            taints = [f"{t.get('key')}{'=' + t['value'] if t.get('value') else ''}:{t.get('effect')}"
-                      for t in (node.get("spec") or {}).get("taints") or []]
+            taints = [
+                f"{t.get('key')}{'=' + t['value'] if t.get('value') else ''}:{t.get('effect')}"
+                for t in (node.get("spec") or {}).get("taints") or []
+            ]
             if taints:
-                evidence.append(Evidence(layout.NODES_LIST, f"node {node_name} taints: {', '.join(taints)}",
-                                         f"Node/{node_name}", node_name))
+                evidence.append(
+                    Evidence(
+                        layout.NODES_LIST,
+                        f"node {node_name} taints: {', '.join(taints)}",
+                        f"Node/{node_name}",
+                        node_name,
+                    )
+                )
             values = {"namespace": ns, "name": name, "node": node_name, "reason": reason}
             m = re.match(r"taint (?P<key>[^=:]+)(=(?P<value>[^:]*))?:(?P<effect>\w+)", reason)
             if m:
-                values["toleration"] = (f'{{"key":"{m.group("key")}","operator":"Exists",'
-                                        f'"effect":"{m.group("effect")}"}}')
+                values["toleration"] = (
+                    f'{{"key":"{m.group("key")}","operator":"Exists","effect":"{m.group("effect")}"}}'
+                )
             else:
                 values["toleration"] = '{"operator":"Exists"}'
             hits.append(Hit(evidence, [f"{ns}/DaemonSet/{name}", f"Node/{node_name}"], [node_name], values, text))

@@ -28,24 +28,30 @@ def _kubelet_resolv_conf(ctx: Context, node: str) -> tuple[str | None, Evidence 
     for i, line in enumerate(text.splitlines(), start=1):
         m = RESOLV_FLAG.search(line)
         if m:
-            return m.group("path"), Evidence(layout.node_file(node, "kubelet.log"), line.strip()[:300],
-                                             f"Node/{node}", node, i)
+            return m.group("path"), Evidence(
+                layout.node_file(node, "kubelet.log"), line.strip()[:300], f"Node/{node}", node, i
+            )
     for cm in ctx.configmaps:
         if obj_name(cm).startswith("kubelet-config"):
             for v in (cm.get("data") or {}).values():
                 m = CONFIG_RESOLV.search(str(v))
                 if m:
                     ns = str(meta(cm).get("namespace"))
-                    return m.group("path"), Evidence(layout.namespaced_list(ns, "configmaps"),
-                                                     f"{obj_name(cm)}: resolvConf: {m.group('path')}",
-                                                     f"{ns}/ConfigMap/{obj_name(cm)}")
+                    return m.group("path"), Evidence(
+                        layout.namespaced_list(ns, "configmaps"),
+                        f"{obj_name(cm)}: resolvConf: {m.group('path')}",
+                        f"{ns}/ConfigMap/{obj_name(cm)}",
+                    )
     return None, None
 
 
 def _default_policy_pods(ctx: Context) -> list[dict]:
     """Pods in their own network namespace that take kubelet's resolv.conf (dnsPolicy Default)."""
-    return [p for p in ctx.pods
-            if (p.get("spec") or {}).get("dnsPolicy") == "Default" and not (p.get("spec") or {}).get("hostNetwork")]
+    return [
+        p
+        for p in ctx.pods
+        if (p.get("spec") or {}).get("dnsPolicy") == "Default" and not (p.get("spec") or {}).get("hostNetwork")
+    ]
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
@@ -69,8 +75,10 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         here = [p for p in affected if (p.get("spec") or {}).get("nodeName") == node]
         sample = here or affected
         pods = ", ".join(f"{meta(p).get('namespace')}/{obj_name(p)}" for p in sample[:3])
-        text = (f"{node}: kubelet passes {NODE_FILE} (nameserver {stub} only) to dnsPolicy Default pods"
-                f" ({'on this node: ' if here else 'e.g. '}{pods})")
+        text = (
+            f"{node}: kubelet passes {NODE_FILE} (nameserver {stub} only) to dnsPolicy Default pods"
+            f" ({'on this node: ' if here else 'e.g. '}{pods})"
+        )
         evidence = [e for e in (ns_ev, flag_ev) if e]
         evidence.append(Evidence(layout.node_file(node, "resolv.conf"), text, f"Node/{node}", node))
         target = "/run/systemd/resolve/resolv.conf" if stub == "127.0.0.53" else "<a file listing the real upstreams>"

@@ -19,11 +19,15 @@ from cnidoctor.parse.uname import parse_uname
 MIN_NODES = 3
 KERNEL = "kernel version (major.minor)"  # reported only beside another difference (mixed node pools are normal)
 SYSCTLS = ("net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter", "net.bridge.bridge-nf-call-iptables")
-CNI_IFACE = re.compile(r"flannel[.\-].*|cni0|cbr0|vxlan\.calico|vxlan-v6\.calico|tunl0|wireguard\.cali"
-                       r"|cilium_(host|net|vxlan|geneve)|weave|kube-bridge")
+CNI_IFACE = re.compile(
+    r"flannel[.\-].*|cni0|cbr0|vxlan\.calico|vxlan-v6\.calico|tunl0|wireguard\.cali"
+    r"|cilium_(host|net|vxlan|geneve)|weave|kube-bridge"
+)
 ABSENT = "absent"
-AGENT = re.compile(r"(calico-node|canal|cilium|kube-flannel-ds|kube-flannel|flannel|kube-multus-ds|kube-multus"
-                   r"|antrea-agent|weave-net|kube-router)(-[a-z0-9]+)+")
+AGENT = re.compile(
+    r"(calico-node|canal|cilium|kube-flannel-ds|kube-flannel|flannel|kube-multus-ds|kube-multus"
+    r"|antrea-agent|weave-net|kube-router)(-[a-z0-9]+)+"
+)
 # Facts the CNI agent itself writes: where it is not running they are a consequence, not a cause.
 AGENT_MANAGED = ("net.ipv4.conf.all.rp_filter", "CNI config files (in load order)", "CNI binaries", "MTU of ")
 
@@ -37,8 +41,14 @@ def _sysctl_facts(ctx: Context, node: str) -> list[Fact]:
     out: list[Fact] = []
     for key in SYSCTLS:
         value = s.get(key)
-        out.append((key, "sysctl.txt", value if value is not None else ABSENT,
-                    ctx.evidence_line(node, "sysctl.txt", key + " =") if value is not None else None))
+        out.append(
+            (
+                key,
+                "sysctl.txt",
+                value if value is not None else ABSENT,
+                ctx.evidence_line(node, "sysctl.txt", key + " =") if value is not None else None,
+            )
+        )
     return out
 
 
@@ -46,8 +56,14 @@ def _kernel(ctx: Context, node: str) -> list[Fact]:
     u = ctx.parsed(node, "uname.txt", parse_uname)
     if u is None or u.version is None:
         return []
-    return [(KERNEL, "uname.txt", f"{u.version[0]}.{u.version[1]}",
-             Evidence(layout.node_file(node, "uname.txt"), u.text[:200], f"Node/{node}", node, 1))]
+    return [
+        (
+            KERNEL,
+            "uname.txt",
+            f"{u.version[0]}.{u.version[1]}",
+            Evidence(layout.node_file(node, "uname.txt"), u.text[:200], f"Node/{node}", node, 1),
+        )
+    ]
 
 
 def _backend(ctx: Context, node: str) -> list[Fact]:
@@ -90,9 +106,20 @@ def _mtus(ctx: Context, node: str) -> list[Fact]:
     out: list[Fact] = []
     for link in links:
         if CNI_IFACE.fullmatch(link.name) and link.mtu and (link.name != "tunl0" or link.name in addressed):
-            out.append((f"MTU of {link.name}", "ip-link.json", link.mtu,
-                        Evidence(layout.node_file(node, "ip-link.json"), f"{link.name} mtu {link.mtu}",
-                                 f"Node/{node}", node, link.line or None)))
+            out.append(
+                (
+                    f"MTU of {link.name}",
+                    "ip-link.json",
+                    link.mtu,
+                    Evidence(
+                        layout.node_file(node, "ip-link.json"),
+                        f"{link.name} mtu {link.mtu}",
+                        f"Node/{node}",
+                        node,
+                        link.line or None,
+                    ),
+                )
+            )
     return out
 
 
@@ -111,7 +138,8 @@ def _diff(value: object, majority: object) -> str:
     if isinstance(value, frozenset) and isinstance(majority, frozenset):
         missing, extra = sorted(majority - value), sorted(value - majority)
         parts = ([f"missing {', '.join(missing[:8])}"] if missing else []) + (
-            [f"extra {', '.join(extra[:8])}"] if extra else [])
+            [f"extra {', '.join(extra[:8])}"] if extra else []
+        )
         return "; ".join(parts)
     return f"{_show(value)} (most nodes: {_show(majority)})"
 
@@ -164,7 +192,13 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             if ev is not None:
                 evidence.append(ev)
         majority_node = next(n for n, (v, _, _) in sorted(per_node.items()) if v == majority)
-        hits.append(Hit(evidence, [f"Node/{n}" for n in outliers], outliers,
-                        {"fact": key, "reference_node": majority_node, "file": per_node[outliers[0]][1]},
-                        f"{key} differs on {', '.join(outliers)}"))
+        hits.append(
+            Hit(
+                evidence,
+                [f"Node/{n}" for n in outliers],
+                outliers,
+                {"fact": key, "reference_node": majority_node, "file": per_node[outliers[0]][1]},
+                f"{key} differs on {', '.join(outliers)}",
+            )
+        )
     return hits

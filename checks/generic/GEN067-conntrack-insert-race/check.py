@@ -14,8 +14,10 @@ MIN_INSERT_FAILED = 1000
 FAR_FROM_FULL = 0.8
 TABLE_FULL = re.compile(r"table full, dropping packet")
 # What the race looks like to pods: DNS lookups that time out (the counters alone accumulate since boot).
-DNS_TIMEOUT = re.compile(r"lookup \S+ on \S+:53: (read|dial|write) (udp|tcp) \S*: i/o timeout"
-                         r"|;; connection timed out; no servers could be reached|Temporary failure in name resolution")
+DNS_TIMEOUT = re.compile(
+    r"lookup \S+ on \S+:53: (read|dial|write) (udp|tcp) \S*: i/o timeout"
+    r"|;; connection timed out; no servers could be reached|Temporary failure in name resolution"
+)
 
 
 def _dns_timeout(ctx: Context, node: str) -> Evidence | None:
@@ -51,9 +53,11 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             continue
         busiest = max(stats.cpus, key=lambda c: c.counters.get("insert_failed", 0))
         fill = f"; table {count} of {limit} entries" if count is not None and limit else ""
-        text = (f"{node}: conntrack insert_failed={stats.insert_failed} "
-                f"(clash_resolve={stats.total('clash_resolve')}, drop={stats.drop}) over {len(stats.cpus)} CPUs"
-                f"{fill}: insertions race, the table is not full")
+        text = (
+            f"{node}: conntrack insert_failed={stats.insert_failed} "
+            f"(clash_resolve={stats.total('clash_resolve')}, drop={stats.drop}) over {len(stats.cpus)} CPUs"
+            f"{fill}: insertions race, the table is not full"
+        )
         evidence = [Evidence(layout.node_file(node, "conntrack-stats.txt"), text, f"Node/{node}", node, busiest.line)]
         if count is not None:
             evidence += [e for e in (ctx.evidence_line(node, "sysctl.txt", "net.netfilter.nf_conntrack_count ="),) if e]

@@ -23,6 +23,13 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             ns, name = occ.pod.split("/", 1)
             values.update(namespace=ns, pod=name)
             objects.append(f"{ns}/Pod/{name}")
-        hits.append(Hit([occ.evidence], objects, [occ.node] if occ.node else [], values,
-                        f"the runtime did not find {values['plugin']} in [{values['dirs']}]"))
+        hits.append(
+            Hit(
+                [occ.evidence],
+                objects,
+                [occ.node] if occ.node else [],
+                values,
+                f"the runtime did not find {values['plugin']} in [{values['dirs']}]",
+            )
+        )
     return hits

@@ -50,9 +50,18 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             continue
         name, dump = dumps[0]
         chains = sorted(c.name for c in dump.tables["nat"].chains.values()) if "nat" in dump.tables else []
-        text = (f"{node}: nat table has no KUBE-SERVICES chain (nat chains: {', '.join(chains[:8]) or 'none'})"
-                f" although {obj_name(pod)} runs there")
+        text = (
+            f"{node}: nat table has no KUBE-SERVICES chain (nat chains: {', '.join(chains[:8]) or 'none'})"
+            f" although {obj_name(pod)} runs there"
+        )
         ns = str(meta(pod).get("namespace"))
-        hits.append(Hit([Evidence(layout.node_file(node, name), text, f"Node/{node}", node)],
-                        [f"Node/{node}"], [node], {"namespace": ns, "pod": obj_name(pod)}, text))
+        hits.append(
+            Hit(
+                [Evidence(layout.node_file(node, name), text, f"Node/{node}", node)],
+                [f"Node/{node}"],
+                [node],
+                {"namespace": ns, "pod": obj_name(pod)},
+                text,
+            )
+        )
     return hits if hits or seen else None

@@ -37,8 +37,15 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             counts[key] += 1
             upstreams[m.group("upstream")] += 1
             if len(per_pod[key]) < 2:
-                per_pod[key].append(Evidence(ref.path, line.text.strip()[:300], f"{ref.namespace}/Pod/{ref.pod}",
-                                             ctx.pod_node(*key), line.lineno))
+                per_pod[key].append(
+                    Evidence(
+                        ref.path,
+                        line.text.strip()[:300],
+                        f"{ref.namespace}/Pod/{ref.pod}",
+                        ctx.pod_node(*key),
+                        line.lineno,
+                    )
+                )
     if not seen_logs:
         return None
     failing = [k for k, n in counts.items() if n >= MIN_LINES]
@@ -58,12 +65,18 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
     hits = []
     for k in failing:
         ns, pod = k
-        summary = Evidence(layout.namespaced_list(ns, "pods"),
-                           f"{ns}/{pod}: {counts[k]} upstream i/o timeouts to {upstream}; {where}",
-                           f"{ns}/Pod/{pod}", node_of[k])
+        summary = Evidence(
+            layout.namespaced_list(ns, "pods"),
+            f"{ns}/{pod}: {counts[k]} upstream i/o timeouts to {upstream}; {where}",
+            f"{ns}/Pod/{pod}",
+            node_of[k],
+        )
         values = {"namespace": ns, "pod": pod, "upstream": upstream.rsplit(":", 1)[0].strip("[]")}
         if node_of[k]:
             values["node"] = str(node_of[k])
-        hits.append(Hit(per_pod[k] + [summary], [f"{ns}/Pod/{pod}"], [node_of[k]] if node_of[k] else [],
-                        values, summary.excerpt))
+        hits.append(
+            Hit(
+                per_pod[k] + [summary], [f"{ns}/Pod/{pod}"], [node_of[k]] if node_of[k] else [], values, summary.excerpt
+            )
+        )
     return hits

@@ -9,8 +9,10 @@ from cnidoctor.bundle import layout
 from cnidoctor.diagnose.context import Context, meta
 from cnidoctor.model import Evidence, Hit
 
-TIMEOUT = re.compile(r"(Readiness|Liveness|Startup) probe failed: .*(context deadline exceeded|i/o timeout"
-                     r"|Client\.Timeout exceeded|timed out|timeout: failed to connect)")
+TIMEOUT = re.compile(
+    r"(Readiness|Liveness|Startup) probe failed: .*(context deadline exceeded|i/o timeout"
+    r"|Client\.Timeout exceeded|timed out|timeout: failed to connect)"
+)
 MIN_PODS = 2
 MIN_FAILURES = 5
 
@@ -34,8 +36,9 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         count = ev.get("count") if isinstance(ev.get("count"), int) else 1
         obj = f"{ns}/Pod/{name}"
         prev = by_node[node].get(obj)
-        e = Evidence(layout.namespaced_list(ns, "events"), f"Warning Unhealthy {obj} (x{count}): {message}"[:400],
-                     obj, node)
+        e = Evidence(
+            layout.namespaced_list(ns, "events"), f"Warning Unhealthy {obj} (x{count}): {message}"[:400], obj, node
+        )
         by_node[node][obj] = ((prev[0] if prev else 0) + count, prev[1] if prev else e)
     hits = []
     for node, pods in sorted(by_node.items()):
@@ -43,9 +46,11 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         if len(pods) < MIN_PODS or total < MIN_FAILURES:
             continue
         others = sorted(n for n in by_node if n != node)
-        text = (f"{node}: {total} probe timeouts across {len(pods)} pods"
-                + (f" (other nodes: {', '.join(f'{o}={sum(x for x, _ in by_node[o].values())}' for o in others)})"
-                   if others else "; no other node has probe timeouts"))
+        text = f"{node}: {total} probe timeouts across {len(pods)} pods" + (
+            f" (other nodes: {', '.join(f'{o}={sum(x for x, _ in by_node[o].values())}' for o in others)})"
+            if others
+            else "; no other node has probe timeouts"
+        )
         evidence = [e for _, e in sorted(pods.values(), key=lambda t: -t[0])][:4]
         evidence.append(Evidence(layout.NODES_LIST, text, f"Node/{node}", node))
         hits.append(Hit(evidence, sorted(pods), [node], {"node": node}, text))

@@ -12,8 +12,10 @@ from cnidoctor.parse.kubeconfig import Kubeconfig, parse_kubeconfig
 
 from .. import _multus as mx
 
-UNAUTHORIZED = re.compile(r"\bUnauthorized\b|the server has asked for the client to provide credentials|"
-                          r"token has expired|invalid bearer token")
+UNAUTHORIZED = re.compile(
+    r"\bUnauthorized\b|the server has asked for the client to provide credentials|"
+    r"token has expired|invalid bearer token"
+)
 THIN = re.compile(r'plugin type="multus"|\bMultus: \[')
 KUBECONFIG_NAME = re.compile(r"(^|/)[^/]*multus[^/]*kubeconfig[^/]*$")
 APISERVER_FLAGS = ("--service-account-extend-token-expiration=false", "--service-account-max-token-expiration")
@@ -47,8 +49,12 @@ def _apiserver_flags(ctx: Context) -> Evidence | None:
             flags = [a for a in args if a.startswith(APISERVER_FLAGS)]
             if flags:
                 ns = mx.pod_ns(pod)
-                return Evidence(layout.namespaced_list(ns, "pods"), f"{obj_name(pod)} args: {' '.join(flags)}",
-                                f"{ns}/Pod/{obj_name(pod)}", mx.pod_node(pod))
+                return Evidence(
+                    layout.namespaced_list(ns, "pods"),
+                    f"{obj_name(pod)} args: {' '.join(flags)}",
+                    f"{ns}/Pod/{obj_name(pod)}",
+                    mx.pod_node(pod),
+                )
     return None
 
 
@@ -75,13 +81,25 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         life = f", lifetime {(c.exp - c.iat) // 60} min" if c.iat else ""
         if now and c.exp <= now.timestamp():
             expired.append(node)
-            evidence.append(mx.file_evidence(ctx, node, f"{layout.CNI_NET_D}/{name}",
-                            f"{name}: token of {c.sub or 'the Multus service account'} issued {_utc(c.iat or 0)}, "
-                            f"expired {_utc(c.exp)}{life}; bundle collected {mx.iso(now)}"))
+            evidence.append(
+                mx.file_evidence(
+                    ctx,
+                    node,
+                    f"{layout.CNI_NET_D}/{name}",
+                    f"{name}: token of {c.sub or 'the Multus service account'} issued {_utc(c.iat or 0)}, "
+                    f"expired {_utc(c.exp)}{life}; bundle collected {mx.iso(now)}",
+                )
+            )
         elif now:
-            valid.append(mx.file_evidence(ctx, node, f"{layout.CNI_NET_D}/{name}",
-                         f"{name}: token issued {_utc(c.iat or 0)} still valid until {_utc(c.exp)}: pods on {node} "
-                         "start, so the service account's RBAC is fine"))
+            valid.append(
+                mx.file_evidence(
+                    ctx,
+                    node,
+                    f"{layout.CNI_NET_D}/{name}",
+                    f"{name}: token issued {_utc(c.iat or 0)} still valid until {_utc(c.exp)}: pods on {node} "
+                    "start, so the service account's RBAC is fine",
+                )
+            )
     if expired:
         evidence += valid[:1]
     flags = _apiserver_flags(ctx)
@@ -89,18 +107,26 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
         evidence.append(flags)
     ds = next(iter(mx.multus_daemonsets(ctx)), None)
     nodes = sorted(set(failing_nodes) | set(expired))
-    values = {"namespace": meta(ds).get("namespace", "kube-system") if ds else "kube-system",
-              "daemonset": obj_name(ds) if ds else "kube-multus-ds"}
+    values = {
+        "namespace": meta(ds).get("namespace", "kube-system") if ds else "kube-system",
+        "daemonset": obj_name(ds) if ds else "kube-multus-ds",
+    }
     if failing_nodes:
         values["node"] = failing_nodes[0]
     pods = sorted({f"{m.pod[0]}/Pod/{m.pod[1]}" for m in failures if m.pod})
     if expired:
-        message = (f"the Multus token expired on {', '.join(expired)}; the API server rejects Multus's calls "
-                   f"(`Unauthorized`) for {len(pods)} pod(s)")
+        message = (
+            f"the Multus token expired on {', '.join(expired)}; the API server rejects Multus's calls "
+            f"(`Unauthorized`) for {len(pods)} pod(s)"
+        )
     elif any(_kubeconfig(ctx, n) for n in ctx.node_names):
-        message = ("the API server rejects the token in multus.kubeconfig although its claims are not expired: "
-                   "it was revoked (bound to a deleted pod or service account) or signed with a rotated key")
+        message = (
+            "the API server rejects the token in multus.kubeconfig although its claims are not expired: "
+            "it was revoked (bound to a deleted pod or service account) or signed with a rotated key"
+        )
     else:
-        message = ("the API server rejects Multus's credentials (`Unauthorized`); the bundle has no multus.kubeconfig "
-                   "to read the token's expiry from: decode it on the node (remediation step 2)")
+        message = (
+            "the API server rejects Multus's credentials (`Unauthorized`); the bundle has no multus.kubeconfig "
+            "to read the token's expiry from: decode it on the node (remediation step 2)"
+        )
     return [Hit(evidence, pods + [f"Node/{n}" for n in nodes], nodes, values, message)]

@@ -9,8 +9,15 @@ from cnidoctor.model import Evidence, Hit
 
 from .. import _multus as mx
 
-UNITS = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "K": 1000 / 1024 ** 2, "M": 1000 ** 2 / 1024 ** 2,
-         "G": 1000 ** 3 / 1024 ** 2, "": 1 / 1024 ** 2}
+UNITS = {
+    "Ki": 1 / 1024,
+    "Mi": 1,
+    "Gi": 1024,
+    "K": 1000 / 1024**2,
+    "M": 1000**2 / 1024**2,
+    "G": 1000**3 / 1024**2,
+    "": 1 / 1024**2,
+}
 
 
 def _mib(quantity: object) -> float | None:
@@ -44,12 +51,20 @@ def _hit(ctx: Context, pod: dict, c) -> Hit:  # noqa: ANN001
     evidence += [m.evidence for m in failures[:2]]
     current = _mib(limit)
     suggested = f"{max(int((current or 100) * 2), 200)}Mi"
-    values = {"namespace": ns, "pod": name, "container": c.name, "daemonset": mx.owner_daemonset(ctx, pod),
-              "limit": str(limit or "none"), "suggested": suggested}
+    values = {
+        "namespace": ns,
+        "pod": name,
+        "container": c.name,
+        "daemonset": mx.owner_daemonset(ctx, pod),
+        "limit": str(limit or "none"),
+        "suggested": suggested,
+    }
     if node:
         values["node"] = node
-    message = (f"{ns}/{name} ({c.name}) on {node} was OOM-killed at its {limit or 'default'} memory limit "
-               f"({c.restarts} restarts)" + (f"; {len(failures)} sandbox failure(s) on the node while it was down"
-                                             if failures else ""))
+    message = (
+        f"{ns}/{name} ({c.name}) on {node} was OOM-killed at its {limit or 'default'} memory limit "
+        f"({c.restarts} restarts)"
+        + (f"; {len(failures)} sandbox failure(s) on the node while it was down" if failures else "")
+    )
     objects = [f"{ns}/Pod/{name}"] + [f"{m.pod[0]}/Pod/{m.pod[1]}" for m in failures if m.pod]
     return Hit(evidence, objects, [node] if node else [], values, message)

@@ -35,16 +35,33 @@ def _hit(ctx: Context, node: str, gone: list[dict], failures: list) -> Hit:  # n
         ref = f"{ns}/Pod/{obj_name(pod)}"
         evidence.append(Evidence(f"cluster/{ns}/pods.json", f"{ref}: Failed, Evicted: {reason}"[:400], ref, node))
     n = ctx.node_by_name.get(node) or {}
-    pressure = [c for c in (n.get("status") or {}).get("conditions") or []
-                if isinstance(c, dict) and c.get("type") in PRESSURE and c.get("status") == "True"]
+    pressure = [
+        c
+        for c in (n.get("status") or {}).get("conditions") or []
+        if isinstance(c, dict) and c.get("type") in PRESSURE and c.get("status") == "True"
+    ]
     for c in pressure:
-        evidence.append(Evidence("cluster/nodes.json", f"node {node}: {c.get('type')}=True since "
-                                 f"{c.get('lastTransitionTime', '?')} ({c.get('message', '')})", f"Node/{node}", node))
+        evidence.append(
+            Evidence(
+                "cluster/nodes.json",
+                f"node {node}: {c.get('type')}=True since {c.get('lastTransitionTime', '?')} ({c.get('message', '')})",
+                f"Node/{node}",
+                node,
+            )
+        )
     evidence += [m.evidence for m in failures[:2]]
     first = gone[0]
-    values = {"namespace": mx.pod_ns(first), "pod": obj_name(first), "daemonset": mx.owner_daemonset(ctx, first),
-              "node": node, "pressure": ", ".join(str(c.get("type")) for c in pressure) or "resource pressure"}
-    message = (f"{len(gone)} Multus pod(s) evicted from {node}" + (f" under {values['pressure']}" if pressure else "")
-               + (f"; {len(failures)} sandbox failure(s) there while no daemon runs" if failures else ""))
+    values = {
+        "namespace": mx.pod_ns(first),
+        "pod": obj_name(first),
+        "daemonset": mx.owner_daemonset(ctx, first),
+        "node": node,
+        "pressure": ", ".join(str(c.get("type")) for c in pressure) or "resource pressure",
+    }
+    message = (
+        f"{len(gone)} Multus pod(s) evicted from {node}"
+        + (f" under {values['pressure']}" if pressure else "")
+        + (f"; {len(failures)} sandbox failure(s) there while no daemon runs" if failures else "")
+    )
     objects = [mx.pod_ref(p) for p in gone] + [f"{m.pod[0]}/Pod/{m.pod[1]}" for m in failures if m.pod]
     return Hit(evidence, objects, [node], values, message)

@@ -32,14 +32,19 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             if c.init:
                 continue
             t = c.last_terminated
-            crashing = c.waiting in CRASHING or (t and t.get("reason") not in (None, "Completed") and c.restarts >= 3
-                                                 and not c.status.get("ready"))
+            crashing = c.waiting in CRASHING or (
+                t and t.get("reason") not in (None, "Completed") and c.restarts >= 3 and not c.status.get("ready")
+            )
             if not crashing or t.get("reason") == "OOMKilled":
                 continue  # OOM kills: MUL006
             why = _last_error(ctx, pod, c.name, True) or _last_error(ctx, pod, c.name, False)
             if why is None and t.get("message"):
-                why = Evidence(f"cluster/{mx.pod_ns(pod)}/pods.json", f"termination message: {t['message']}"[:400],
-                               mx.pod_ref(pod), mx.pod_node(pod))
+                why = Evidence(
+                    f"cluster/{mx.pod_ns(pod)}/pods.json",
+                    f"termination message: {t['message']}"[:400],
+                    mx.pod_ref(pod),
+                    mx.pod_node(pod),
+                )
             if why is not None:
                 hits.append(_hit(ctx, pod, c, why))
     return hits

@@ -39,18 +39,37 @@ def _hit(ctx: Context, node: str, sel, pod: dict, why: str) -> Hit:  # noqa: ANN
     listing = ", ".join(sorted(mx.net_d(ctx, node)))
     name = sel.selected or (sel.candidates[0] if sel.candidates else "")
     uses = sel.selected or "nothing"
-    evidence = [mx.file_evidence(ctx, node, f"{layout.CNI_NET_D}/{name}",
-                                 f"{node} /etc/cni/net.d: {listing}; the runtime uses {uses}: {why}")]
-    peers = [n for n in ctx.bundle.node_dirs if n != node and (s := mx.selection(ctx, n)) is not None
-             and s.config is not None and s.config.multus is not None]
+    evidence = [
+        mx.file_evidence(
+            ctx, node, f"{layout.CNI_NET_D}/{name}", f"{node} /etc/cni/net.d: {listing}; the runtime uses {uses}: {why}"
+        )
+    ]
+    peers = [
+        n
+        for n in ctx.bundle.node_dirs
+        if n != node
+        and (s := mx.selection(ctx, n)) is not None
+        and s.config is not None
+        and s.config.multus is not None
+    ]
     if peers:
         s = mx.selection(ctx, peers[0])
-        evidence.append(mx.file_evidence(ctx, peers[0], f"{layout.CNI_NET_D}/{s.selected}",
-                                         f"{peers[0]} uses {s.selected} (Multus) as its default network"))
+        evidence.append(
+            mx.file_evidence(
+                ctx,
+                peers[0],
+                f"{layout.CNI_NET_D}/{s.selected}",
+                f"{peers[0]} uses {s.selected} (Multus) as its default network",
+            )
+        )
     unwired = mx.unwired_pods(ctx, node)
     evidence += [mx.unwired_evidence(p, missing) for p, missing in unwired[:2]]
-    values = {"node": node, "selected": sel.selected or "nothing", "multus_namespace": mx.pod_ns(pod),
-              "multus_pod": obj_name(pod)}
+    values = {
+        "node": node,
+        "selected": sel.selected or "nothing",
+        "multus_namespace": mx.pod_ns(pod),
+        "multus_pod": obj_name(pod),
+    }
     values["recreate_command"] = mx.recreate_command(node, [p for p, _ in unwired])
     objects = [f"Node/{node}"] + [mx.pod_ref(p) for p, _ in unwired]
     return Hit(evidence, objects, [node], values, f"Multus is deployed on {node} but not used there: {why}")

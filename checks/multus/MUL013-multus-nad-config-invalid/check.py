@@ -10,10 +10,12 @@ from cnidoctor.model import Evidence, Hit
 
 from .. import _multus as mx
 
-LOAD_ERROR = re.compile(r"error unmarshalling delegate config|failed to unmarshal Spec\.Config|GetCNIConfigFromSpec|"
-                        r"invalid character .{1,40} looking for|unexpected end of JSON input|"
-                        r"delegate must have the 'type'|has no type|IPAM plugin returned missing IP config|"
-                        r"IPAM result missing|missing IP config")
+LOAD_ERROR = re.compile(
+    r"error unmarshalling delegate config|failed to unmarshal Spec\.Config|GetCNIConfigFromSpec|"
+    r"invalid character .{1,40} looking for|unexpected end of JSON input|"
+    r"delegate must have the 'type'|has no type|IPAM plugin returned missing IP config|"
+    r"IPAM result missing|missing IP config"
+)
 IPAM_MISSING = re.compile(r"IPAM plugin returned missing IP config|IPAM result missing|missing IP config")
 
 

@@ -10,8 +10,10 @@ from cnidoctor.model import Hit
 from .. import _multus as mx
 
 SANDBOX = re.compile(r'plugin type="(?P<plugin>multus(?:-shim)?)"|\bMultus: \[|CmdAdd \(shim\)')
-WHERE = re.compile(r"FailedCreatePodSandBox|RunPodSandbox|CreatePodSandbox|failed to (setup|set up) network|"
-                   r"(?i:failed to create pod (network )?sandbox)")
+WHERE = re.compile(
+    r"FailedCreatePodSandBox|RunPodSandbox|CreatePodSandbox|failed to (setup|set up) network|"
+    r"(?i:failed to create pod (network )?sandbox)"
+)
 
 
 def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001

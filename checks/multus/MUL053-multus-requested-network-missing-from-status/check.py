@@ -21,10 +21,23 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             ns, name = mx.pod_ns(pod), obj_name(pod)
             seen = added.get((ns, name), [])
             evidence = [mx.unwired_evidence(pod, missing)]
-            evidence.append(Evidence(layout.namespaced_list(ns, "events"), f"{ns}/Pod/{name}: " + (
-                "AddedInterface events: " + "; ".join(seen) if seen else "no AddedInterface event from Multus"),
-                f"{ns}/Pod/{name}", node))
+            evidence.append(
+                Evidence(
+                    layout.namespaced_list(ns, "events"),
+                    f"{ns}/Pod/{name}: "
+                    + ("AddedInterface events: " + "; ".join(seen) if seen else "no AddedInterface event from Multus"),
+                    f"{ns}/Pod/{name}",
+                    node,
+                )
+            )
             values = {"namespace": ns, "pod": name, "node": node, "network": missing[0].ref}
-            hits.append(Hit(evidence, [f"{ns}/Pod/{name}"], [node], values,
-                            f"{ns}/{name} runs on {node} without {', '.join(r.ref for r in missing)}"))
+            hits.append(
+                Hit(
+                    evidence,
+                    [f"{ns}/Pod/{name}"],
+                    [node],
+                    values,
+                    f"{ns}/{name} runs on {node} without {', '.join(r.ref for r in missing)}",
+                )
+            )
     return hits

@@ -9,8 +9,10 @@ from cnidoctor.model import Hit
 
 from .. import _multus as mx
 
-WAITING = re.compile(r"still waiting for readinessindicatorfile|have you checked that your default network is ready|"
-                     r"(?i:readiness ?indicator ?file\S*[^\n]{0,80}(timed out|timeout|error))")
+WAITING = re.compile(
+    r"still waiting for readinessindicatorfile|have you checked that your default network is ready|"
+    r"(?i:readiness ?indicator ?file\S*[^\n]{0,80}(timed out|timeout|error))"
+)
 
 FILE = re.compile(r"readinessindicatorfile @ (?P<file>/\S*?)\.?(?=\s|$)")
 
@@ -25,14 +27,18 @@ def evaluate(ctx: Context, check) -> list[Hit] | None:  # noqa: ANN001
             path = f.group("file") if f else "<readinessindicatorfile>"
             for prefix in mx.HOST_PREFIXES:
                 if path.startswith(prefix + "/"):
-                    path = path[len(prefix):]
+                    path = path[len(prefix) :]
                     break
             values = {"file": path}
             if m.node:
                 values["node"] = m.node
-            by_node[key] = Hit([m.evidence], [], [m.node] if m.node else [], values,
-                               f"Multus on {m.node or '?'} waits for {values['file']}, which the primary CNI has not "
-                               "written")
+            by_node[key] = Hit(
+                [m.evidence],
+                [],
+                [m.node] if m.node else [],
+                values,
+                f"Multus on {m.node or '?'} waits for {values['file']}, which the primary CNI has not written",
+            )
             hit = by_node[key]
         elif len(hit.evidence) < 3:
             hit.evidence.append(m.evidence)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cnidoctor.cli.live import parse_duration
 from cnidoctor.errors import UsageError
 
 _SIZE = re.compile(r"^(\d+)\s*(b|kib|k|mib|m|gib|g)?$", re.I)
@@ -45,8 +46,8 @@ def node(
     skip: Annotated[
         list[str] | None, typer.Option("--skip", help="Files not to collect, e.g. --skip dmesg.txt,kubelet.log.")
     ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per command.")] = 30.0,
-    node_timeout: Annotated[float, typer.Option("--node-timeout", min=1, help="Seconds for the whole node.")] = 300.0,
+    timeout: Annotated[str, typer.Option("--timeout", help="Time per command (30s, 2m).")] = "30s",
+    node_timeout: Annotated[str, typer.Option("--node-timeout", help="Time for the whole node (5m).")] = "5m",
     max_bytes: Annotated[str, typer.Option("--max-bytes", help="Output cap per command (e.g. 32MiB).")] = "32MiB",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
 ) -> None:
@@ -77,7 +78,10 @@ def node(
         resolv_conf=resolv_conf,
         roots=(host_root.rstrip("/"),) if host_root and host_root.rstrip("/") else ("",),
     )
-    budget = Budget(command_timeout=timeout, node_timeout=node_timeout, max_bytes=_size(max_bytes))
+    command_secs, node_secs = parse_duration(timeout, "--timeout"), parse_duration(node_timeout, "--node-timeout")
+    if command_secs < 0.1 or node_secs < 1:
+        raise UsageError("--timeout must be at least 0.1s and --node-timeout at least 1s")
+    budget = Budget(command_timeout=command_secs, node_timeout=node_secs, max_bytes=_size(max_bytes))
     name = node_name or default_node_name()
     result = collect_local_node(output, name, paths=paths, budget=budget, skip=skipped)
     typer.echo(str(result.path))

@@ -19,6 +19,10 @@ def test_bad_usage_is_one_line_and_exit_2(run_cli, tmp_path):
     assert code == 2 and "not a valid node name" in err
     code, _, err = run_cli("node", "-o", str(tmp_path / "b"), "--max-bytes", "lots")
     assert code == 2 and "--max-bytes 'lots': not a size" in err
+    code, _, err = run_cli("node", "-o", str(tmp_path / "b"), "--timeout", "soon")
+    assert code == 2 and err.startswith("error: --timeout 'soon': not a duration")
+    code, _, err = run_cli("node", "-o", str(tmp_path / "b"), "--node-timeout", "0.5s")
+    assert code == 2 and "--node-timeout at least 1s" in err
 
 
 def test_node_writes_an_archive_with_manifest(run_cli, tmp_path):

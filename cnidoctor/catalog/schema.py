@@ -134,8 +134,11 @@ def parse_check(doc: object, folder: Path) -> Check:
     if not isinstance(refs, list) or not refs or not all(isinstance(r, str) and r for r in refs):
         raise CatalogError(f"{where}: `references` must be a non-empty list of strings")
     explains = doc.get("explains") or []
-    if not isinstance(explains, list) or not all(isinstance(e, str) and ID_RE.match(e) for e in explains):
+    if not isinstance(explains, list):
         raise CatalogError(f"{where}: `explains` must be a list of check IDs")
+    for e in explains:
+        if not (isinstance(e, str) and ID_RE.match(e)):
+            raise CatalogError(f"{where}: `explains` entry {e!r} is not a check ID (e.g. GEN001)")
     match = _matchers(doc.get("match"), where, "match")
     unless = _matchers(doc.get("unless"), where, "unless")
     python = doc.get("python")

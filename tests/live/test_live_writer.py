@@ -127,3 +127,26 @@ def test_log_text_keeps_prose_and_addresses():
         "error reading /var/run/secrets/kubernetes.io/serviceaccount/token",
     ]
     assert r.text("\n".join(lines), "x.log") == "\n".join(lines) and r.total == 0
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "7"}, "items": [{"a": 1}, {"b": "é"}]},
+        {"items": []},
+        {"items": [{"x": [1, 2]}], "kind": "List"},
+        {"kind": "List", "items": {"not": "a list"}},
+        {"kind": "ConfigMap", "data": {"k": "v\n"}},
+        [1, 2, 3],
+        "text",
+    ],
+)
+def test_lists_are_written_one_item_a_line_and_read_back_equal(doc):
+    from cnidoctor.bundle.writer import dumps_list
+
+    text = dumps_list(doc)
+    assert json.loads(text) == doc and text.endswith("\n")
+    if isinstance(doc, dict) and isinstance(doc.get("items"), list):
+        lines = text.splitlines()
+        assert len(lines) == len(doc["items"]) + (2 if doc["items"] else 1)
+        assert [json.loads(line.rstrip(",")) for line in lines[1:-1]] == doc["items"]

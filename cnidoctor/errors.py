@@ -13,6 +13,11 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad usage or unreadable input
     CRITICAL = 3  # critical findings
     WARNING = 4  # warnings only
+    STDOUT_CLOSED = 141  # the reader of stdout went away (`| head`): 128 + SIGPIPE, as a Unix tool
+
+
+class StdoutClosed(Exception):
+    """The reader of stdout went away (not an OSError: click would turn that into exit 1)."""
 
 
 class CnidoctorError(Exception):

@@ -277,3 +277,16 @@ def test_merging_keeps_every_bundles_gaps_and_names_overlaps(run_cli, tmp_path):
     assert "forbidden: list pods" in reasons  # the cluster bundle's gaps survive the merge
     assert "node-a: conntrack not found" in reasons and "node-b: conntrack not found" in reasons
     assert any(r.startswith("1 file(s) are in both") and "the same node twice" in r for r in reasons)
+
+
+@pytest.mark.parametrize("fmt", ["terminal", "json", "markdown"])
+def test_a_reader_closing_stdout_early_is_exit_141_without_noise(fmt):
+    """`cnidoctor analyze ... | head`: the pipe's reader is gone before the report is written."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cnidoctor", "analyze", CASE, "-f", fmt],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # closed before the interpreter has even started: every write fails
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141 and err == b""

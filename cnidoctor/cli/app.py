@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from cnidoctor.errors import CnidoctorError, ExitCode
+from cnidoctor.errors import CnidoctorError, ExitCode, StdoutClosed
 
 app = typer.Typer(
     name="cnidoctor",
@@ -67,6 +67,10 @@ def main() -> None:
         sys.exit(int(exc.exit_code))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except (StdoutClosed, BrokenPipeError):  # `cnidoctor analyze ... | head`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+        sys.exit(int(ExitCode.STDOUT_CLOSED))
     except (typer.Abort, KeyboardInterrupt):
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -8,7 +8,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cnidoctor.errors import ExitCode, UsageError
+from cnidoctor.errors import ExitCode, StdoutClosed, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -74,13 +74,19 @@ def stdout_console(width: int | None = None) -> Console:
     env_width = os.environ.get("CNIDOCTOR_WIDTH")
     if width is None and env_width and env_width.isdigit():
         width = int(env_width)
-    return Console(
+    console = Console(
         file=sys.stdout,
         width=width,
         no_color=bool(os.environ.get("NO_COLOR")) or None,
         highlight=False,
         soft_wrap=False,
     )
+
+    def stdout_closed() -> None:  # rich would exit 1 ("internal error"); `main` makes it 141
+        raise StdoutClosed
+
+    console.on_broken_pipe = stdout_closed  # type: ignore[method-assign]
+    return console
 
 
 def emit(d: Diagnosis, fmt: OutputFormat, output: Path | None, width: int | None = None) -> None:
@@ -105,7 +111,11 @@ def emit(d: Diagnosis, fmt: OutputFormat, output: Path | None, width: int | None
         terminal.render(d, console)
         text = console.export_text()
     if output is None:
-        sys.stdout.write(text)
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's last flush
+        except BrokenPipeError:
+            raise StdoutClosed from None
         return
     try:
         output.write_text(text, encoding="utf-8")

@@ -110,6 +110,7 @@ _BORING_VALUES = {
 }
 
 _SCALARS = frozenset({int, float, bool, type(None)})
+_CACHED_LEN = 256  # strings up to this long repeat (names, states, images, container IDs): results are cached
 
 # A cheap prefilter: strings without any of these (in any case) cannot hold a secret shape. It runs on
 # the casefolded string, five times faster than `(?i)`; the only letters `(?i)` matches that casefold
@@ -121,12 +122,12 @@ _MAYBE = re.compile(
 
 def maybe_secret(text: str) -> bool:
     """False when TEXT cannot match any redaction rule (`(?i)BEGIN|eyJ|bearer|://|pass|secret|...`)."""
-    if len(text) > 256:
+    if len(text) > _CACHED_LEN:
         return _MAYBE.search(text.casefold()) is not None
     return _short_maybe_secret(text)
 
 
-@functools.lru_cache(maxsize=1 << 18)  # names, states and images repeat across thousands of objects
+@functools.lru_cache(maxsize=1 << 18)
 def _short_maybe_secret(text: str) -> bool:
     return _MAYBE.search(text.casefold()) is not None
 
@@ -212,7 +213,7 @@ def masked(text: str) -> tuple[str, tuple[tuple[str, int], ...]]:
     return text, tuple(hits)
 
 
-_masked_short = functools.lru_cache(maxsize=1 << 14)(masked)  # container IDs, URLs: repeated in every pod
+_masked_short = functools.lru_cache(maxsize=1 << 14)(masked)
 
 
 def _apply(
@@ -261,7 +262,7 @@ class Redactor:
         """TEXT with every secret shape masked."""
         if not maybe_secret(text):
             return text
-        out, hits = (_masked_short if len(text) <= 256 else masked)(text)
+        out, hits = (_masked_short if len(text) <= _CACHED_LEN else masked)(text)
         for rule, n in hits:
             self._count(rule, file, n)
         return out

@@ -78,12 +78,11 @@ def _redacted(hits: list[Hit]) -> list[Hit]:
     `collect` (a `kubectl cluster-info dump`, a folder someone assembled) was never redacted."""
     r = Redactor()
     return [
-        Hit(
-            [replace(e, excerpt=r.text(e.excerpt, e.path)) for e in h.evidence],
-            h.objects,
-            h.nodes,
-            {k: r.text(v, "values") if isinstance(v, str) else v for k, v in h.values.items()},
-            r.text(h.message, "message") if h.message else h.message,
+        replace(
+            h,
+            evidence=[replace(e, excerpt=r.text(e.excerpt, e.path)) for e in h.evidence],
+            values={k: r.text(v, "values") if isinstance(v, str) else v for k, v in h.values.items()},
+            message=r.text(h.message, "message") if h.message else h.message,
         )
         for h in hits
     ]
